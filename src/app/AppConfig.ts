@@ -1,0 +1,49 @@
+import { Config, Context, Effect, Layer, Schema } from "effect"
+
+const settings = Config.all({
+  port: Config.Port("PORT").pipe(Config.withDefault(3000)),
+  host: Config.String("HOST").pipe(Config.withDefault("0.0.0.0")),
+  redisUrl: Config.String("REDIS_URL").pipe(Config.withDefault("redis://127.0.0.1:6379")),
+  keyPrefix: Config.String("REDIS_KEY_PREFIX").pipe(Config.withDefault("sk:")),
+  shardCount: Config.Int("SHARD_COUNT").pipe(Config.withDefault(16)),
+  sessionTtlSeconds: Config.Int("SESSION_TTL_SECONDS").pipe(Config.withDefault(3600)),
+  endedSessionTtlSeconds: Config.Int("ENDED_SESSION_TTL_SECONDS").pipe(Config.withDefault(600)),
+  idempotencyTtlSeconds: Config.Int("IDEMPOTENCY_TTL_SECONDS").pipe(Config.withDefault(86_400)),
+  sessionStreamMaxLen: Config.Int("SESSION_STREAM_MAXLEN").pipe(Config.withDefault(10_000)),
+  shardLogMaxLen: Config.Int("SHARD_LOG_MAXLEN").pipe(Config.withDefault(100_000)),
+  commandMaxAttempts: Config.Int("COMMAND_MAX_ATTEMPTS").pipe(Config.withDefault(20)),
+  bodyLimitBytes: Config.Int("BODY_LIMIT_BYTES").pipe(Config.withDefault(1_048_576)),
+  shutdownGraceMs: Config.Int("SHUTDOWN_GRACE_MS").pipe(Config.withDefault(10_000)),
+  logLevel: Config.Literals(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "LOG_LEVEL").pipe(
+    Config.withDefault("info" as const)
+  )
+})
+
+export type AppSettings = Config.Success<typeof settings>
+
+export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguration>()("InvalidConfiguration", {
+  message: Schema.String
+}) {}
+
+/** Store settings (prefix, shard count, TTLs, caps) are checked where they are used: StoreSettings. */
+const problemsOf = (s: AppSettings): Array<string> =>
+  Object.entries({
+    COMMAND_MAX_ATTEMPTS: s.commandMaxAttempts,
+    BODY_LIMIT_BYTES: s.bodyLimitBytes,
+    SHUTDOWN_GRACE_MS: s.shutdownGraceMs
+  })
+    .filter(([, value]) => value <= 0)
+    .map(([name, value]) => `${name} must be a positive integer, got ${value}`)
+
+const checked = (s: AppSettings) => {
+  const problems = problemsOf(s)
+  return problems.length === 0 ? Effect.succeed(s) : Effect.fail(new InvalidConfiguration({ message: problems.join("; ") }))
+}
+
+/** Process configuration, read once from the environment; every variable is listed in the README. */
+export class AppConfig extends Context.Service<AppConfig, AppSettings>()("synckairos/app/AppConfig") {
+  static readonly layer = Layer.effect(AppConfig, Effect.flatMap(settings, checked))
+  /** The environment's settings with some replaced, as tests and benchmarks need. */
+  static readonly layerWith = (overrides: Partial<AppSettings>) =>
+    Layer.effect(AppConfig, Effect.flatMap(settings, (base) => checked({ ...base, ...overrides })))
+}

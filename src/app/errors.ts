@@ -1,0 +1,29 @@
+import { Schema } from "effect"
+
+/** The client pinned a version (If-Match or expected_version) and the session has moved on. */
+export class VersionConflict extends Schema.TaggedError<VersionConflict>()("VersionConflict", {
+  expectedVersion: Schema.Number,
+  currentVersion: Schema.Number
+}) {
+  override get message(): string {
+    return `session is at version ${this.currentVersion}, not ${this.expectedVersion}`
+  }
+}
+
+/** Every retry of an unpinned command lost the race to other writers. */
+export class ContentionExceeded extends Schema.TaggedError<ContentionExceeded>()("ContentionExceeded", {
+  attempts: Schema.Number
+}) {
+  override get message(): string {
+    return `the session kept changing during ${this.attempts} attempts; retry`
+  }
+}
+
+/** An idempotency key came back with a different command or body than its first use. */
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()("IdempotencyKeyReused", {
+  key: Schema.String
+}) {
+  override get message(): string {
+    return `Idempotency-Key ${this.key} was first used for a different request`
+  }
+}

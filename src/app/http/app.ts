@@ -1,0 +1,89 @@
+import swagger from "@fastify/swagger"
+import swaggerUi from "@fastify/swagger-ui"
+import { Effect, type ManagedRuntime } from "effect"
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from "fastify"
+import { RedisClient } from "../../infra/RedisClient.ts"
+import { ServerClock } from "../../infra/ServerClock.ts"
+import type { AppSettings } from "../AppConfig.ts"
+import { CommandHandler } from "../CommandHandler.ts"
+import type { ApiServices } from "../layers.ts"
+import { fromSchemaErrors, validationFailure } from "./errorMapping.ts"
+import { sendFailure } from "./runner.ts"
+import { sessionRoutes } from "./sessionRoutes.ts"
+import { systemRoutes } from "./systemRoutes.ts"
+
+/**
+ * The HTTP edge. Handlers run their effects on services resolved once from the runtime; closing the
+ * app disposes the runtime, which closes Redis.
+ */
+export const buildHttpApp = async (
+  runtime: ManagedRuntime.ManagedRuntime<ApiServices, unknown>,
+  settings: Pick<AppSettings, "bodyLimitBytes" | "logLevel">
+): Promise<FastifyInstance> => {
+  const services = await runtime.runPromise(Effect.all({
+    handler: Effect.service(CommandHandler),
+    clock: Effect.service(ServerClock),
+    redis: Effect.service(RedisClient)
+  }))
+
+  const app = Fastify({
+    bodyLimit: settings.bodyLimitBytes,
+    logger: { level: settings.logLevel },
+    // A line per request would cost more than the request itself on the hot path.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Reject what the schema does not name instead of silently dropping it, and never coerce types.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } }
+  })
+
+  // Commands without a body may still send Content-Type: application/json.
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    const text = String(body)
+    if (text.trim() === "") return done(null, null)
+    try {
+      done(null, JSON.parse(text))
+    } catch {
+      const error = new Error("the body is not valid JSON") as FastifyError
+      error.statusCode = 400
+      error.code = "INVALID_JSON"
+      done(error, undefined)
+    }
+  })
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation !== undefined) {
+      return sendFailure(reply, validationFailure(400, fromSchemaErrors(error.validation, error.validationContext)))
+    }
+    const status = error.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      return sendFailure(reply, validationFailure(status, [{ field: "body", message: error.message }], error.message))
+    }
+    request.log.error({ err: error }, "unhandled error")
+    return sendFailure(reply, { status: 500, code: "INTERNAL_ERROR", message: "internal error" })
+  })
+
+  app.setNotFoundHandler((request, reply) =>
+    sendFailure(reply, { status: 404, code: "NOT_FOUND", message: `no route ${request.method} ${request.url}` }))
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: "SyncKairos",
+        version: "3.0.0",
+        description: "Server-authoritative synchronized timers. Every time field is computed as of server_time_ms."
+      }
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: "/docs" })
+  await app.register(sessionRoutes(services.handler))
+  await app.register(systemRoutes(services))
+  // On close, answers still in flight end their keep-alive connections, so closing waits only for them.
+  let closing = false
+  app.addHook("preClose", async () => {
+    closing = true
+  })
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) void reply.header("connection", "close")
+  })
+  app.addHook("onClose", () => runtime.dispose())
+  return app
+}

@@ -1,0 +1,25 @@
+import { Effect, Result } from "effect"
+import type { FastifyReply } from "fastify"
+import type { CommandError } from "../CommandHandler.ts"
+import { type HttpFailure, toHttpFailure } from "./errorMapping.ts"
+
+export const sendFailure = (reply: FastifyReply, failure: HttpFailure) =>
+  reply.status(failure.status).send({
+    error: { code: failure.code, message: failure.message, ...(failure.details === undefined ? {} : { details: failure.details }) }
+  })
+
+/**
+ * Runs a command's effect and answers with `{ data }` or the failure's one status and code. The
+ * session version doubles as the ETag, so a client can pin it with If-Match on its next command.
+ */
+export const answer = async (
+  reply: FastifyReply,
+  status: number,
+  program: Effect.Effect<Record<string, unknown>, CommandError>
+) => {
+  const result = await Effect.runPromise(Effect.result(program))
+  if (Result.isFailure(result)) return sendFailure(reply, toHttpFailure(result.failure))
+  const body = result.success
+  if (typeof body["version"] === "number") void reply.header("etag", `"${body["version"]}"`)
+  return status === 204 ? reply.status(204).send() : reply.status(status).send({ data: body })
+}

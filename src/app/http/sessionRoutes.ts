@@ -1,0 +1,108 @@
+import { Effect } from "effect"
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify"
+import type { Command, CreateSessionInput, SyncMode, TimeoutAction } from "../../domain/index.ts"
+import type { CommandHandler, Outcome } from "../CommandHandler.ts"
+import { validationFailure } from "./errorMapping.ts"
+import { requestOptions } from "./requestOptions.ts"
+import { answer, sendFailure } from "./runner.ts"
+import {
+  commandBody,
+  createSessionBody,
+  errorResponse,
+  sessionIdParams,
+  sessionResponse,
+  switchBody,
+  switchResponse
+} from "./schemas.ts"
+import { sessionView, switchView } from "./views.ts"
+
+interface CreateBody {
+  session_id: string
+  sync_mode: SyncMode
+  participants: Array<{ participant_id: string; participant_index?: number; total_time_ms?: number; group_id?: string }>
+  total_time_ms: number
+  time_per_cycle_ms?: number
+  increment_ms?: number
+  max_time_ms?: number
+  action_on_timeout?: TimeoutAction
+  auto_advance?: boolean
+  metadata?: Record<string, unknown>
+  expected_version?: number
+}
+
+type CommandBody = { next_participant_id?: string; expected_version?: number } | null
+
+const toCreateInput = (body: CreateBody): CreateSessionInput => ({
+  sessionId: body.session_id,
+  syncMode: body.sync_mode,
+  participants: body.participants.map((p) => ({
+    participantId: p.participant_id,
+    participantIndex: p.participant_index,
+    totalTimeMs: p.total_time_ms,
+    groupId: p.group_id
+  })),
+  totalTimeMs: body.total_time_ms,
+  timePerCycleMs: body.time_per_cycle_ms,
+  incrementMs: body.increment_ms,
+  maxTimeMs: body.max_time_ms,
+  actionOnTimeout: body.action_on_timeout,
+  autoAdvance: body.auto_advance,
+  metadata: body.metadata
+})
+
+const stateAnswer = ({ state, serverTimeMs }: Outcome) => state === null ? {} : sessionView(state, serverTimeMs)
+const switchAnswer = ({ state, events, serverTimeMs }: Outcome) =>
+  state === null ? {} : switchView(state, events, serverTimeMs)
+
+const errors = { 400: errorResponse, 404: errorResponse, 409: errorResponse, 422: errorResponse, 503: errorResponse }
+
+export const sessionRoutes = (handler: CommandHandler["Service"]) => async (app: FastifyInstance) => {
+  const command = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    sessionId: string,
+    cmd: Command,
+    body: { expected_version?: number } | null,
+    render: (outcome: Outcome) => Record<string, unknown>,
+    status = 200
+  ) => {
+    const parsed = requestOptions(request, body?.expected_version ?? undefined)
+    if ("issues" in parsed) return sendFailure(reply, validationFailure(400, parsed.issues))
+    return answer(reply, status, handler.execute(sessionId, cmd, { ...parsed.options, render }).pipe(Effect.map((a) => a.body)))
+  }
+
+  app.post<{ Body: CreateBody }>("/v1/sessions", {
+    schema: { tags: ["sessions"], summary: "Create a session", body: createSessionBody, response: { 201: sessionResponse, ...errors } }
+  }, (request, reply) =>
+    command(request, reply, request.body.session_id, { type: "CreateSession", input: toCreateInput(request.body) }, request.body, stateAnswer, 201))
+
+  const simple: ReadonlyArray<[string, Command, string]> = [
+    ["start", { type: "StartSession" }, "Start the first turn"],
+    ["pause", { type: "PauseSession" }, "Pause the running clock"],
+    ["resume", { type: "ResumeSession" }, "Resume a paused session"],
+    ["complete", { type: "CompleteSession" }, "End the session as completed"],
+    ["cancel", { type: "CancelSession" }, "End the session as cancelled"]
+  ]
+  for (const [verb, cmd, summary] of simple) {
+    app.post<{ Params: { id: string }; Body: CommandBody }>(`/v1/sessions/:id/${verb}`, {
+      schema: { tags: ["sessions"], summary, params: sessionIdParams, body: commandBody, response: { 200: sessionResponse, ...errors } }
+    }, (request, reply) => command(request, reply, request.params.id, cmd, request.body, stateAnswer))
+  }
+
+  app.post<{ Params: { id: string }; Body: CommandBody }>("/v1/sessions/:id/switch", {
+    schema: { tags: ["sessions"], summary: "End the active turn and start the next", params: sessionIdParams, body: switchBody, response: { 200: switchResponse, ...errors } }
+  }, (request, reply) =>
+    command(request, reply, request.params.id, { type: "SwitchCycle", nextParticipantId: request.body?.next_participant_id }, request.body, switchAnswer))
+
+  app.delete<{ Params: { id: string } }>("/v1/sessions/:id", {
+    schema: { tags: ["sessions"], summary: "Delete a session", params: sessionIdParams, response: { 204: { type: "null" }, ...errors } }
+  }, (request, reply) => command(request, reply, request.params.id, { type: "DeleteSession" }, null, () => ({}), 204))
+
+  app.get<{ Params: { id: string } }>("/v1/sessions/:id", {
+    schema: { tags: ["sessions"], summary: "The session as of now", params: sessionIdParams, response: { 200: sessionResponse, ...errors } }
+  }, (request, reply) =>
+    answer(reply, 200, handler.read(request.params.id).pipe(
+      Effect.map((read) => ({ ...sessionView(read.state, read.serverTimeMs), last_event_id: read.lastEventId ?? "" }))
+    )))
+}
+

@@ -1,0 +1,31 @@
+import { Effect } from "effect"
+import type { FastifyInstance } from "fastify"
+import type { RedisClient } from "../../infra/RedisClient.ts"
+import type { ServerClock } from "../../infra/ServerClock.ts"
+import { errorResponse, timeResponse } from "./schemas.ts"
+
+/** Served only to tell clients how far their clocks are off; see the README's time sync section. */
+const DRIFT_TOLERANCE_MS = 50
+const SERVER_VERSION = "3.0.0"
+
+export const systemRoutes = (deps: { clock: ServerClock["Service"]; redis: RedisClient["Service"] }) =>
+async (app: FastifyInstance) => {
+  app.get("/v1/time", {
+    schema: { tags: ["time"], summary: "Server time, the base of every time field", response: { 200: timeResponse } }
+  }, async () => {
+    const now = await Effect.runPromise(deps.clock.nowMs)
+    return { data: { server_time_ms: now }, timestamp_ms: now, server_version: SERVER_VERSION, drift_tolerance_ms: DRIFT_TOLERANCE_MS }
+  })
+
+  app.get("/health", { schema: { tags: ["operations"], summary: "The process is up" } }, async () => ({ status: "ok" }))
+
+  app.get("/ready", {
+    schema: { tags: ["operations"], summary: "Redis answers: this instance can serve commands", response: { 503: errorResponse } }
+  }, async (_request, reply) => {
+    const result = await Effect.runPromise(Effect.result(deps.redis.ping))
+    if (result._tag === "Success") return { status: "ready", checks: { redis: "ok" } }
+    return reply.status(503).send({
+      error: { code: "NOT_READY", message: "Redis does not answer", details: { redis: result.failure.message } }
+    })
+  })
+}

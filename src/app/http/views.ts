@@ -1,0 +1,71 @@
+import {
+  activeParticipant,
+  bankOf,
+  countUpCap,
+  deadlineOf,
+  type EpochMs,
+  remainingOf,
+  type SessionEvent,
+  type SessionState,
+  timeUsedOf,
+  toIso
+} from "../../domain/index.ts"
+
+/**
+ * The v2 session state, every time field computed as of `now` so that no reader sees a value frozen at
+ * the last command. Extensions sit beside the v2 fields; optional fields are absent, never null.
+ */
+export const sessionView = (state: SessionState, now: EpochMs): Record<string, unknown> => {
+  const { config } = state
+  const active = activeParticipant(state)
+  const activeRemaining = active === undefined ? 0 : remainingOf(state, active, now)
+  const deadline = deadlineOf(state)
+  return {
+    session_id: config.sessionId,
+    sync_mode: config.syncMode,
+    status: state.status,
+    version: state.version,
+    participants: state.participants.map((p) => ({
+      participant_id: p.participantId,
+      participant_index: p.participantIndex,
+      total_time_ms: bankOf(state, p),
+      time_used_ms: timeUsedOf(state, p, now),
+      time_remaining_ms: remainingOf(state, p, now),
+      cycle_count: p.cycleCount,
+      is_active: p.participantId === state.activeParticipantId,
+      has_expired: p.hasExpired,
+      ...(p.groupId === null ? {} : { group_id: p.groupId })
+    })),
+    active_participant_id: state.activeParticipantId,
+    total_time_ms: config.totalTimeMs,
+    time_per_cycle_ms: config.timePerCycleMs,
+    cycle_started_at: toIso(state.cycleStartedAt),
+    session_started_at: toIso(state.sessionStartedAt),
+    session_completed_at: toIso(state.sessionCompletedAt),
+    increment_ms: config.incrementMs,
+    ...(config.syncMode === "count_up" ? { max_time_ms: countUpCap(config), elapsed_ms: countUpCap(config) - sessionClock(state, now) } : {}),
+    created_at: toIso(state.createdAt),
+    updated_at: toIso(state.updatedAt),
+    action_on_timeout: config.actionOnTimeout,
+    auto_advance: config.autoAdvance,
+    ...(config.metadata === null ? {} : { metadata: config.metadata }),
+    time_remaining_ms: activeRemaining,
+    deadline_at: toIso(deadline),
+    server_time_ms: now
+  }
+}
+
+/** The session clock of count_up, whoever holds the turn (or held it last). */
+const sessionClock = (state: SessionState, now: EpochMs): number => {
+  const holder = activeParticipant(state) ?? state.participants[0]
+  return holder === undefined ? 0 : remainingOf(state, holder, now)
+}
+
+/** The v2 switch answer: the full state plus who ran out of time, if anyone did on the way. */
+export const switchView = (state: SessionState, events: ReadonlyArray<SessionEvent>, now: EpochMs): Record<string, unknown> => {
+  const expired = events.find((e) => e.type === "TIME_EXPIRED")
+  return {
+    ...sessionView(state, now),
+    ...(expired === undefined ? {} : { expired_participant_id: expired.participantId })
+  }
+}

@@ -1,0 +1,36 @@
+import { Effect, Layer } from "effect"
+import { EventStore } from "../infra/EventStore.ts"
+import { RedisClient } from "../infra/RedisClient.ts"
+import { ServerClock } from "../infra/ServerClock.ts"
+import { StoreSettings } from "../infra/StoreSettings.ts"
+import { AppConfig } from "./AppConfig.ts"
+import { CommandHandler } from "./CommandHandler.ts"
+
+/** Redis and the store settings, as the configuration asks. */
+const infraLayer = Layer.unwrap(
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    return Layer.mergeAll(
+      RedisClient.layer(config.redisUrl),
+      StoreSettings.layer({
+        keyPrefix: config.keyPrefix,
+        shardCount: config.shardCount,
+        sessionTtlSeconds: config.sessionTtlSeconds,
+        endedSessionTtlSeconds: config.endedSessionTtlSeconds,
+        sessionStreamMaxLen: config.sessionStreamMaxLen,
+        shardLogMaxLen: config.shardLogMaxLen,
+        idempotencyTtlSeconds: config.idempotencyTtlSeconds
+      })
+    )
+  })
+)
+
+/** Everything the API process serves requests with, built on the given configuration. */
+export const apiLayer = <E>(config: Layer.Layer<AppConfig, E>) =>
+  Layer.mergeAll(CommandHandler.layer, ServerClock.layer()).pipe(
+    Layer.provideMerge(EventStore.layer),
+    Layer.provideMerge(infraLayer),
+    Layer.provideMerge(config)
+  )
+
+export type ApiServices = Layer.Success<ReturnType<typeof apiLayer>>

@@ -1,0 +1,34 @@
+import type { SyncMode, TimeoutAction } from "./session.ts"
+import type { Millis } from "./time.ts"
+
+/** What a client asks for when creating a session; optional fields fall back to the mode's defaults. */
+export interface CreateSessionInput {
+  readonly sessionId: string
+  readonly syncMode: SyncMode
+  readonly participants: ReadonlyArray<{
+    readonly participantId: string
+    readonly participantIndex?: number | undefined
+    readonly totalTimeMs?: Millis | undefined
+    readonly groupId?: string | undefined
+  }>
+  readonly totalTimeMs: Millis
+  readonly timePerCycleMs?: Millis | undefined
+  readonly incrementMs?: Millis | undefined
+  readonly maxTimeMs?: Millis | undefined
+  readonly actionOnTimeout?: TimeoutAction | undefined
+  readonly autoAdvance?: boolean | undefined
+  readonly metadata?: Readonly<Record<string, unknown>> | undefined
+}
+
+/** Imperative: what a client wants done to one session. */
+export type Command =
+  | { readonly type: "CreateSession"; readonly input: CreateSessionInput }
+  | { readonly type: "StartSession" }
+  | { readonly type: "SwitchCycle"; readonly nextParticipantId?: string | undefined }
+  | { readonly type: "PauseSession" }
+  | { readonly type: "ResumeSession" }
+  | { readonly type: "CompleteSession" }
+  | { readonly type: "CancelSession" }
+  | { readonly type: "DeleteSession" }
+
+export type CommandType = Command["type"]

@@ -1,0 +1,147 @@
+import { Context, Effect, Layer } from "effect"
+import { makeKeySchema } from "./keys.ts"
+import { RedisClient, type RedisUnavailable } from "./RedisClient.ts"
+import { commitScript, loadScript } from "./scripts.ts"
+import { StoreSettings } from "./StoreSettings.ts"
+
+export interface NewEvent {
+  readonly type: string
+  /** The session version this event produces (expectedVersion + 1, + 2, ...). */
+  readonly version: number
+  /** Epoch ms. */
+  readonly at: number
+  /** JSON. */
+  readonly payload: string
+  /** JSON snapshot of the session after this event, carried in the shard log for consumers. */
+  readonly stateAfter: string
+}
+
+export interface IdempotencyRecord {
+  readonly fingerprint: string
+  readonly lastEventId: string
+  readonly body: string
+}
+
+export interface Loaded {
+  /** Snapshot JSON; null when the session does not exist. */
+  readonly state: string | null
+  /** 0 when absent. */
+  readonly version: number
+  readonly lastEventId: string | null
+  /** Redis TIME read inside the same script, integer epoch ms. */
+  readonly serverTimeMs: number
+  /** The stored record when an idempotency key was given and exists. */
+  readonly idempotent: IdempotencyRecord | null
+}
+
+export interface CommitRequest {
+  readonly sessionId: string
+  /** 0 = the session must not exist yet. */
+  readonly expectedVersion: number
+  /** At least one, versions expectedVersion + 1, + 2, ... */
+  readonly events: ReadonlyArray<NewEvent>
+  /** New snapshot JSON; null deletes the snapshot (the stream is kept with the ended TTL for late readers). */
+  readonly state: string | null
+  /** The session reached a terminal status: its keys get the ended TTL. */
+  readonly ended: boolean
+  /** The session's next deadline (epoch ms); null (or a deleted session) removes it. */
+  readonly deadlineMs: number | null
+  readonly idempotency: { readonly key: string; readonly fingerprint: string; readonly body: string } | null
+}
+
+export type CommitOutcome =
+  | { readonly _tag: "Committed"; readonly version: number; readonly eventIds: ReadonlyArray<string> }
+  | { readonly _tag: "Conflict"; readonly currentVersion: number }
+  | { readonly _tag: "Replayed"; readonly record: IdempotencyRecord }
+
+export interface StoredEvent {
+  readonly id: string
+  readonly version: number
+  readonly type: string
+  readonly at: number
+  readonly payload: string
+}
+
+export interface EventStoreShape {
+  readonly shardOf: (sessionId: string) => number
+  readonly load: (sessionId: string, idempotencyKey?: string) => Effect.Effect<Loaded, RedisUnavailable>
+  readonly commit: (request: CommitRequest) => Effect.Effect<CommitOutcome, RedisUnavailable>
+  /** XRANGE, oldest first; `afterId` is exclusive. */
+  readonly readEvents: (
+    sessionId: string,
+    options?: { readonly afterId?: string; readonly count?: number }
+  ) => Effect.Effect<ReadonlyArray<StoredEvent>, RedisUnavailable>
+}
+
+/** Versions must step by one from expectedVersion: anything else is a bug in the caller. */
+const checkEventVersions = (request: CommitRequest): string | undefined => {
+  if (request.events.length === 0) return "commit needs at least one event"
+  const misnumbered = request.events.findIndex((event, i) => event.version !== request.expectedVersion + i + 1)
+  return misnumbered === -1
+    ? undefined
+    : `event ${misnumbered} has version ${request.events[misnumbered]?.version}, expected ${
+      request.expectedVersion + misnumbered + 1
+    }`
+}
+
+const toStoredEvent = ([id, fields]: [string, Array<string>]): StoredEvent => {
+  const values = new Map<string, string>()
+  for (let i = 0; i + 1 < fields.length; i += 2) values.set(fields[i]!, fields[i + 1]!)
+  return {
+    id,
+    version: Number(values.get("v")),
+    type: values.get("t") ?? "",
+    at: Number(values.get("at")),
+    payload: values.get("p") ?? ""
+  }
+}
+
+export class EventStore extends Context.Service<EventStore, EventStoreShape>()("synckairos/infra/EventStore") {
+  static readonly layer: Layer.Layer<EventStore, never, RedisClient | StoreSettings> = Layer.effect(
+    EventStore,
+    Effect.gen(function*() {
+      const redis = yield* RedisClient
+      const settings = yield* StoreSettings
+      const keySchema = makeKeySchema(settings)
+
+      const load = Effect.fn("EventStore.load")(function*(sessionId: string, idempotencyKey?: string) {
+        return yield* redis.run(loadScript, { keys: keySchema.session(sessionId), idempotencyKey })
+      })
+
+      const commit = Effect.fn("EventStore.commit")(function*(request: CommitRequest) {
+        const invalid = checkEventVersions(request)
+        if (invalid !== undefined) return yield* Effect.die(new Error(`EventStore.commit: ${invalid}`))
+        return yield* redis.run(commitScript, {
+          keys: keySchema.session(request.sessionId),
+          expectedVersion: request.expectedVersion,
+          events: request.events,
+          state: request.state,
+          ttlSeconds: request.ended || request.state === null
+            ? settings.endedSessionTtlSeconds
+            : settings.sessionTtlSeconds,
+          deadlineMs: request.state === null ? null : request.deadlineMs,
+          idempotency: request.idempotency === null
+            ? null
+            : { ...request.idempotency, ttlSeconds: settings.idempotencyTtlSeconds },
+          sessionStreamMaxLen: settings.sessionStreamMaxLen,
+          shardLogMaxLen: settings.shardLogMaxLen
+        })
+      })
+
+      const readEvents = Effect.fn("EventStore.readEvents")(
+        function*(sessionId: string, options?: { readonly afterId?: string; readonly count?: number }) {
+          const key = keySchema.session(sessionId).events
+          const start = options?.afterId === undefined ? "-" : `(${options.afterId}`
+          const entries = yield* redis.use((connection) =>
+            options?.count === undefined
+              ? connection.xrange(key, start, "+")
+              : connection.xrange(key, start, "+", "COUNT", String(options.count))
+          )
+          return entries.map(toStoredEvent)
+        }
+      )
+
+      return EventStore.of({ shardOf: keySchema.shardOf, load, commit, readEvents })
+    })
+  )
+}

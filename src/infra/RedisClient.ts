@@ -1,0 +1,107 @@
+import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis"
+import { Context, Effect, Layer, Schema } from "effect"
+import { invokeScript, type RedisConnection, registerScripts, type Script } from "./scripts.ts"
+
+export class RedisUnavailable extends Schema.TaggedError<RedisUnavailable>()("RedisUnavailable", {
+  message: Schema.String
+}) {}
+
+export interface RedisClientShape {
+  /** The raw connection, Lua scripts registered. Prefer `use`/`run`, which type the failures. */
+  readonly connection: RedisConnection
+  readonly use: <A>(f: (connection: RedisConnection) => Promise<A>) => Effect.Effect<A, RedisUnavailable>
+  /** Runs a registered Lua script; a reply of an unexpected shape is a defect. */
+  readonly run: <I, O>(script: Script<I, O>, input: I) => Effect.Effect<O, RedisUnavailable>
+  readonly ping: Effect.Effect<void, RedisUnavailable>
+}
+
+/** A down Redis must fail a command within this bound instead of hanging the request. */
+const COMMAND_TIMEOUT_MS = 2000
+
+/**
+ * Commands issued while reconnecting wait in the offline queue, so a blip does not fail them; after
+ * MAX_RETRIES_PER_REQUEST failed reconnects (about 1.5 s with this backoff) the queue is flushed with
+ * an error, so a long outage neither hangs requests nor grows the queue.
+ */
+const MAX_RETRIES_PER_REQUEST = 5
+const reconnectDelayMs = (attempt: number) => Math.min(attempt * 100, 1000)
+
+const connectionOptions = {
+  protocol: 2,
+  lazyConnect: true,
+  enableOfflineQueue: true,
+  maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST,
+  commandTimeout: COMMAND_TIMEOUT_MS,
+  connectTimeout: COMMAND_TIMEOUT_MS,
+  retryStrategy: reconnectDelayMs
+} satisfies RedisOptions
+
+const make = (create: () => RedisConnection) =>
+  Effect.gen(function*() {
+    // ioredis reports connection failures as events; keep the last one to explain failed commands.
+    let lastConnectionError: string | undefined
+    const unavailable = (cause: unknown) => {
+      const message = cause instanceof Error ? cause.message : String(cause)
+      return new RedisUnavailable({
+        message: lastConnectionError === undefined || message === lastConnectionError
+          ? message
+          : `${message} (last connection error: ${lastConnectionError})`
+      })
+    }
+
+    const connection = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => {
+          const connection = create()
+          connection.on("error", (error: Error) => {
+            lastConnectionError = error.message
+          })
+          connection.on("ready", () => {
+            lastConnectionError = undefined
+          })
+          registerScripts(connection)
+          // A failed first connect would otherwise keep reconnecting in the background.
+          await connection.connect().catch((error: unknown) => {
+            connection.disconnect()
+            throw error
+          })
+          return connection
+        },
+        catch: unavailable
+      }),
+      (connection) => Effect.promise(() => connection.quit().then(() => undefined, () => connection.disconnect()))
+    )
+
+    const use = <A>(f: (connection: RedisConnection) => Promise<A>): Effect.Effect<A, RedisUnavailable> =>
+      Effect.tryPromise({ try: () => f(connection), catch: unavailable })
+
+    const run = <I, O>(script: Script<I, O>, input: I): Effect.Effect<O, RedisUnavailable> =>
+      use((connection) => invokeScript(connection, script, input)).pipe(
+        Effect.flatMap((reply) => Effect.sync(() => script.decode(reply)))
+      )
+
+    return RedisClient.of({ connection, use, run, ping: Effect.asVoid(use((connection) => connection.ping())) })
+  })
+
+export class RedisClient extends Context.Service<RedisClient, RedisClientShape>()("synckairos/infra/RedisClient") {
+  /** One standalone connection, e.g. `redis://127.0.0.1:6379`. */
+  static layer(url: string): Layer.Layer<RedisClient, RedisUnavailable> {
+    return Layer.effect(RedisClient, make(() => new Redis(url, connectionOptions)))
+  }
+
+  /** A Redis Cluster connection from a few seed nodes. */
+  static layerCluster(nodes: ReadonlyArray<ClusterNode>): Layer.Layer<RedisClient, RedisUnavailable> {
+    const { enableOfflineQueue, lazyConnect, retryStrategy, ...redisOptions } = connectionOptions
+    return Layer.effect(
+      RedisClient,
+      make(() =>
+        new Cluster([...nodes], {
+          enableOfflineQueue,
+          lazyConnect,
+          redisOptions,
+          clusterRetryStrategy: retryStrategy
+        })
+      )
+    )
+  }
+}

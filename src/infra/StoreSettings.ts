@@ -1,0 +1,59 @@
+import { Context, Effect, Layer, Schema } from "effect"
+
+export class InvalidStoreSettings extends Schema.TaggedError<InvalidStoreSettings>()("InvalidStoreSettings", {
+  message: Schema.String
+}) {}
+
+export interface StoreSettingsShape {
+  /** Prepended to every key, e.g. "sk:". Braces are refused: they would replace the shard hash tag. */
+  readonly keyPrefix: string
+  /** Sessions spread over this many hash-tagged shards (each one cluster slot). */
+  readonly shardCount: number
+  /** TTL of a live session's keys, refreshed at each commit. */
+  readonly sessionTtlSeconds: number
+  /** TTL of a session's keys once it ended or was deleted. */
+  readonly endedSessionTtlSeconds: number
+  /** Approximate cap (`MAXLEN ~`) of one session's stream. */
+  readonly sessionStreamMaxLen: number
+  /** Approximate cap (`MAXLEN ~`) of one shard log. */
+  readonly shardLogMaxLen: number
+  readonly idempotencyTtlSeconds: number
+}
+
+const validate = (settings: StoreSettingsShape): string | undefined => {
+  if (/[{}]/.test(settings.keyPrefix)) return `keyPrefix must not contain "{" or "}": ${settings.keyPrefix}`
+  const positiveIntegers = [
+    "shardCount",
+    "sessionTtlSeconds",
+    "endedSessionTtlSeconds",
+    "sessionStreamMaxLen",
+    "shardLogMaxLen",
+    "idempotencyTtlSeconds"
+  ] as const
+  const invalid = positiveIntegers.find((name) => !Number.isSafeInteger(settings[name]) || settings[name] <= 0)
+  return invalid === undefined ? undefined : `${invalid} must be a positive integer, got ${settings[invalid]}`
+}
+
+/** Plain store settings; the app reads its configuration and builds this layer. */
+export class StoreSettings extends Context.Service<StoreSettings, StoreSettingsShape>()(
+  "synckairos/infra/StoreSettings"
+) {
+  static readonly defaults: StoreSettingsShape = {
+    keyPrefix: "sk:",
+    shardCount: 16,
+    sessionTtlSeconds: 3600,
+    endedSessionTtlSeconds: 600,
+    sessionStreamMaxLen: 10_000,
+    shardLogMaxLen: 100_000,
+    idempotencyTtlSeconds: 86_400
+  }
+
+  static layer(overrides: Partial<StoreSettingsShape> = {}): Layer.Layer<StoreSettings, InvalidStoreSettings> {
+    const settings: StoreSettingsShape = { ...StoreSettings.defaults, ...overrides }
+    const problem = validate(settings)
+    return Layer.effect(
+      StoreSettings,
+      problem === undefined ? Effect.succeed(settings) : Effect.fail(new InvalidStoreSettings({ message: problem }))
+    )
+  }
+}

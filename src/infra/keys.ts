@@ -1,0 +1,59 @@
+/**
+ * The one key schema. Every key of a session, its shard log and its shard's deadline index carry the
+ * hash tag `{<shard>}`, so a script touching them stays inside one Redis Cluster slot.
+ */
+
+const FNV_OFFSET_BASIS = 0x811c9dc5
+const FNV_PRIME = 0x01000193
+
+/** FNV-1a 32-bit over the UTF-8 bytes: stable across instances and languages. */
+export const fnv1a32 = (input: string): number => {
+  let hash = FNV_OFFSET_BASIS
+  for (const byte of Buffer.from(input, "utf8")) {
+    hash = Math.imul(hash ^ byte, FNV_PRIME)
+  }
+  return hash >>> 0
+}
+
+export const shardOf = (sessionId: string, shardCount: number): number => fnv1a32(sessionId) % shardCount
+
+export interface ShardKeys {
+  readonly shard: number
+  /** Stream of every event of the shard (fan-out and audit read it). */
+  readonly log: string
+  /** Sorted set: member = session id, score = next deadline (epoch ms). */
+  readonly deadlines: string
+}
+
+export interface SessionKeys extends ShardKeys {
+  readonly sessionId: string
+  /** Hash: v (version), s (state JSON), e (last session-stream id). */
+  readonly snapshot: string
+  /** The session's own event stream. */
+  readonly events: string
+  /** Hash f/e/b of one idempotency key of this session. */
+  readonly idempotency: (key: string) => string
+}
+
+export interface KeySchema {
+  readonly shardOf: (sessionId: string) => number
+  readonly shard: (shard: number) => ShardKeys
+  readonly session: (sessionId: string) => SessionKeys
+}
+
+export const makeKeySchema = (settings: { readonly keyPrefix: string; readonly shardCount: number }): KeySchema => {
+  const tag = (shard: number) => `${settings.keyPrefix}{${shard}}:`
+  const shard = (shard: number): ShardKeys => ({ shard, log: `${tag(shard)}log`, deadlines: `${tag(shard)}deadlines` })
+  const session = (sessionId: string): SessionKeys => {
+    const keys = shard(shardOf(sessionId, settings.shardCount))
+    const base = tag(keys.shard)
+    return {
+      ...keys,
+      sessionId,
+      snapshot: `${base}snap:${sessionId}`,
+      events: `${base}events:${sessionId}`,
+      idempotency: (key) => `${base}idem:${sessionId}:${key}`
+    }
+  }
+  return { shardOf: (sessionId) => shardOf(sessionId, settings.shardCount), shard, session }
+}

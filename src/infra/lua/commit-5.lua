@@ -1,0 +1,87 @@
+--[[
+  Commit the events of one command to a session, atomically: version check, session stream, shard
+  log, snapshot, TTLs, deadline index and idempotency record, all or nothing.
+
+  Input:
+    KEYS[1] snapshot hash of the session (fields v = version, s = state JSON, e = last stream id)
+    KEYS[2] session event stream
+    KEYS[3] shard log stream
+    KEYS[4] shard deadline sorted set (member = session id, score = epoch ms)
+    KEYS[5] idempotency hash of (session, key); the session's idem key with an empty name when
+            ARGV[7] is "0" (never written then)
+
+    ARGV[1]  expected version (integer; 0 = the session must not exist yet)
+    ARGV[2]  session id (deadline member, "sid" field of the shard log)
+    ARGV[3]  "1" when ARGV[4] is the new snapshot, "0" to delete the session
+    ARGV[4]  new snapshot state JSON (ignored when ARGV[3] is "0")
+    ARGV[5]  TTL of the snapshot and session stream, seconds (live or ended, chosen by the caller)
+    ARGV[6]  next deadline, epoch ms; "" removes the session from the deadline set
+    ARGV[7]  "1" when an idempotency record is requested, "0" otherwise
+    ARGV[8]  idempotency fingerprint of the request
+    ARGV[9]  idempotency response body
+    ARGV[10] idempotency TTL, seconds
+    ARGV[11] approximate max length of the session stream (MAXLEN ~)
+    ARGV[12] approximate max length of the shard log (MAXLEN ~)
+    ARGV[13] number of events N (>= 1), followed by N groups of 5:
+             version (integer), type, at (epoch ms), payload JSON, state-after JSON
+
+  Output:
+    { "replayed", fingerprint, last event id, body }  the idempotency record exists; nothing written
+    { "conflict", current version }                  current version != expected; nothing written
+    { "committed", last version, id1, ..., idN }     session-stream ids of the appended events
+]]
+if ARGV[7] == "1" then
+  local record = redis.call("HMGET", KEYS[5], "f", "e", "b")
+  if record[1] then
+    return { "replayed", record[1], record[2], record[3] }
+  end
+end
+
+local current = tonumber(redis.call("HGET", KEYS[1], "v") or "0")
+local expected = tonumber(ARGV[1])
+if current ~= expected then
+  return { "conflict", current }
+end
+
+-- A deleted session keeps its stream for late readers; a new session by the same id starts clean.
+if expected == 0 then
+  redis.call("DEL", KEYS[2])
+end
+
+local sessionId = ARGV[2]
+local eventCount = tonumber(ARGV[13])
+local reply = { "committed", 0 }
+local lastVersion, lastId
+for i = 0, eventCount - 1 do
+  local base = 14 + i * 5
+  local version, eventType, at, payload, stateAfter =
+    ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
+  lastId = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[11], "*",
+    "v", version, "t", eventType, "at", at, "p", payload)
+  redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[12], "*",
+    "sid", sessionId, "v", version, "t", eventType, "at", at, "p", payload, "e", lastId, "s", stateAfter)
+  lastVersion = version
+  reply[#reply + 1] = lastId
+end
+reply[2] = tonumber(lastVersion)
+
+if ARGV[3] == "1" then
+  redis.call("HSET", KEYS[1], "v", lastVersion, "s", ARGV[4], "e", lastId)
+  redis.call("EXPIRE", KEYS[1], ARGV[5])
+else
+  redis.call("DEL", KEYS[1])
+end
+redis.call("EXPIRE", KEYS[2], ARGV[5])
+
+if ARGV[6] ~= "" then
+  redis.call("ZADD", KEYS[4], ARGV[6], sessionId)
+else
+  redis.call("ZREM", KEYS[4], sessionId)
+end
+
+if ARGV[7] == "1" then
+  redis.call("HSET", KEYS[5], "f", ARGV[8], "e", lastId, "b", ARGV[9])
+  redis.call("EXPIRE", KEYS[5], ARGV[10])
+end
+
+return reply

@@ -1,0 +1,460 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { mkdtemp, rm } from "node:fs/promises"
+import { createRequire } from "node:module"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { promisify } from "node:util"
+import type { Cluster, Redis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
+import { type CommitRequest, EventStore, type NewEvent } from "../../src/infra/EventStore.ts"
+import { makeKeySchema } from "../../src/infra/keys.ts"
+import { RedisClient } from "../../src/infra/RedisClient.ts"
+import { StoreSettings } from "../../src/infra/StoreSettings.ts"
+import { deleteKeysWithPrefix, storeLayer, testPrefix } from "../support/redis.ts"
+
+const execFileAsync = promisify(execFile)
+
+// cluster-key-slot ships no types; it is the slot function ioredis routes with.
+const clusterKeySlot = createRequire(import.meta.url)("cluster-key-slot") as (key: string) => number
+
+const settings = {
+  shardCount: 8,
+  sessionTtlSeconds: 1000,
+  endedSessionTtlSeconds: 100,
+  idempotencyTtlSeconds: 5000
+}
+const prefix = testPrefix("event-store")
+const runtime = ManagedRuntime.make(storeLayer(prefix, settings))
+const keys = makeKeySchema({ keyPrefix: prefix, shardCount: settings.shardCount })
+
+afterAll(async () => {
+  await runtime.dispose()
+  await deleteKeysWithPrefix(prefix)
+})
+
+const run = <A, E>(effect: Effect.Effect<A, E, EventStore | RedisClient | StoreSettings>) => runtime.runPromise(effect)
+const store = () => run(Effect.service(EventStore))
+const raw = async () => (await run(Effect.service(RedisClient))).connection
+
+const event = (version: number, type = "CYCLE_SWITCHED"): NewEvent => ({
+  type,
+  version,
+  at: 1_700_000_000_000 + version,
+  payload: JSON.stringify({ n: version }),
+  stateAfter: JSON.stringify({ version, after: type })
+})
+
+const request = (sessionId: string, expectedVersion: number, count = 1, overrides: Partial<CommitRequest> = {}) => {
+  const events = Array.from({ length: count }, (_, i) => event(expectedVersion + i + 1))
+  return {
+    sessionId,
+    expectedVersion,
+    events,
+    state: JSON.stringify({ version: expectedVersion + count }),
+    ended: false,
+    deadlineMs: null,
+    idempotency: null,
+    ...overrides
+  } satisfies CommitRequest
+}
+
+const commit = async (req: CommitRequest) => run((await store()).commit(req))
+const load = async (sessionId: string, idempotencyKey?: string) => run((await store()).load(sessionId, idempotencyKey))
+const committed = async (req: CommitRequest) => {
+  const outcome = await commit(req)
+  if (outcome._tag !== "Committed") throw new Error(`expected Committed, got ${JSON.stringify(outcome)}`)
+  return outcome
+}
+const logEntriesOf = async (sessionId: string) => {
+  const entries = await (await raw()).xrange(keys.session(sessionId).log, "-", "+")
+  return entries.filter(([, fields]) => fields[1] === sessionId)
+}
+const streamLengths = async (sessionId: string) => {
+  const redis = await raw()
+  const k = keys.session(sessionId)
+  return { stream: await redis.xlen(k.events), log: await redis.xlen(k.log) }
+}
+
+describe("EventStore commit/load", () => {
+  it("round-trips state, version and lastEventId; versions step by one", async () => {
+    const id = randomUUID()
+    const first = await committed(request(id, 0))
+    expect(first.version).toBe(1)
+    expect(first.eventIds).toHaveLength(1)
+
+    const loaded = await load(id)
+    expect(loaded).toMatchObject({ state: JSON.stringify({ version: 1 }), version: 1, lastEventId: first.eventIds[0] })
+    expect(loaded.idempotent).toBeNull()
+    expect(Number.isInteger(loaded.serverTimeMs)).toBe(true)
+    expect(Math.abs(loaded.serverTimeMs - Date.now())).toBeLessThan(1000)
+
+    const second = await committed(request(id, 1, 2))
+    expect(second.version).toBe(3)
+    expect(second.eventIds).toHaveLength(2)
+    expect(await load(id)).toMatchObject({ version: 3, lastEventId: second.eventIds[1] })
+  })
+
+  it("a missing session loads as null / 0", async () => {
+    expect(await load(randomUUID(), "some-key")).toMatchObject({
+      state: null,
+      version: 0,
+      lastEventId: null,
+      idempotent: null
+    })
+  })
+
+  it("a stale expectedVersion conflicts with the current version and writes nothing", async () => {
+    const id = randomUUID()
+    await committed(request(id, 0))
+    await committed(request(id, 1))
+    const before = await streamLengths(id)
+    const snapshotBefore = await load(id)
+
+    expect(await commit(request(id, 1, 1, { deadlineMs: 123 }))).toEqual({ _tag: "Conflict", currentVersion: 2 })
+    expect(await streamLengths(id)).toEqual(before)
+    expect(await load(id)).toMatchObject({ state: snapshotBefore.state, version: 2, lastEventId: snapshotBefore.lastEventId })
+    expect(await (await raw()).zscore(keys.session(id).deadlines, id)).toBeNull()
+  })
+
+  it("a create (expectedVersion 0) on an existing session conflicts", async () => {
+    const id = randomUUID()
+    await committed(request(id, 0))
+    expect(await commit(request(id, 0))).toEqual({ _tag: "Conflict", currentVersion: 1 })
+  })
+
+  it("rejects misnumbered events as a defect, before any round trip", async () => {
+    const id = randomUUID()
+    const exit = await runtime.runPromiseExit(
+      Effect.flatMap(Effect.service(EventStore), (s) => s.commit({ ...request(id, 0), events: [event(2)] }))
+    )
+    expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(true)
+    expect((await load(id)).version).toBe(0)
+  })
+})
+
+describe("EventStore streams", () => {
+  it("appends to the session stream and the shard log with the documented fields", async () => {
+    const id = randomUUID()
+    const { eventIds } = await committed(request(id, 0, 2))
+    const k = keys.session(id)
+
+    const stream = await (await raw()).xrange(k.events, "-", "+")
+    expect(stream.map(([streamId]) => streamId)).toEqual(eventIds)
+    expect(stream[0]?.[1]).toEqual(["v", "1", "t", "CYCLE_SWITCHED", "at", String(event(1).at), "p", event(1).payload])
+
+    const log = await logEntriesOf(id)
+    expect(log).toHaveLength(2)
+    expect(log[1]?.[1]).toEqual([
+      "sid", id, "v", "2", "t", "CYCLE_SWITCHED", "at", String(event(2).at), "p", event(2).payload,
+      "e", eventIds[1], "s", event(2).stateAfter
+    ])
+  })
+
+  it("readEvents returns events oldest first; afterId is exclusive; count limits", async () => {
+    const id = randomUUID()
+    const { eventIds } = await committed(request(id, 0, 3))
+    const s = await store()
+
+    const all = await run(s.readEvents(id))
+    expect(all).toEqual([1, 2, 3].map((v, i) => ({
+      id: eventIds[i],
+      version: v,
+      type: "CYCLE_SWITCHED",
+      at: event(v).at,
+      payload: event(v).payload
+    })))
+    expect((await run(s.readEvents(id, { afterId: eventIds[0]! }))).map((e) => e.version)).toEqual([2, 3])
+    expect(await run(s.readEvents(id, { afterId: eventIds[2]! }))).toEqual([])
+    expect((await run(s.readEvents(id, { count: 2 }))).map((e) => e.version)).toEqual([1, 2])
+    expect(await run(s.readEvents(randomUUID()))).toEqual([])
+  })
+})
+
+describe("EventStore idempotency", () => {
+  it("replays the first record for a repeated key and appends nothing", async () => {
+    const id = randomUUID()
+    await committed(request(id, 0))
+    const idempotency = { key: "req-1", fingerprint: "sha-abc", body: "{\"data\":1}" }
+    const first = await committed(request(id, 1, 2, { idempotency }))
+    const lengths = await streamLengths(id)
+
+    const again = await commit(request(id, 3, 1, { idempotency: { ...idempotency, fingerprint: "other", body: "x" } }))
+    const record = { fingerprint: "sha-abc", lastEventId: first.eventIds[1], body: "{\"data\":1}" }
+    expect(again).toEqual({ _tag: "Replayed", record })
+    expect(await streamLengths(id)).toEqual(lengths)
+    expect((await load(id)).version).toBe(3)
+
+    expect((await load(id, "req-1")).idempotent).toEqual(record)
+    expect((await load(id, "req-2")).idempotent).toBeNull()
+    expect((await load(id)).idempotent).toBeNull()
+    const ttl = await (await raw()).pttl(keys.session(id).idempotency("req-1"))
+    expect(Math.abs(ttl - settings.idempotencyTtlSeconds * 1000)).toBeLessThan(2000)
+  })
+})
+
+describe("EventStore delete", () => {
+  it("removes the snapshot and deadline, keeps the stream readable, and a re-create starts clean", async () => {
+    const id = randomUUID()
+    const k = keys.session(id)
+    await committed(request(id, 0, 1, { deadlineMs: 1_800_000_000_000 }))
+    const { eventIds } = await committed(request(id, 1, 1, { state: null, deadlineMs: 1_800_000_000_000 }))
+
+    expect(await load(id)).toMatchObject({ state: null, version: 0, lastEventId: null })
+    const redis = await raw()
+    expect(await redis.exists(k.snapshot)).toBe(0)
+    expect(await redis.zscore(k.deadlines, id)).toBeNull()
+    const s = await store()
+    expect((await run(s.readEvents(id))).map((e) => e.id)).toHaveLength(2)
+    expect((await run(s.readEvents(id))).at(-1)?.id).toBe(eventIds[0])
+    expect(Math.abs(await redis.pttl(k.events) - settings.endedSessionTtlSeconds * 1000)).toBeLessThan(2000)
+
+    const recreated = await committed(request(id, 0))
+    expect(recreated.version).toBe(1)
+    expect((await run(s.readEvents(id))).map((e) => e.id)).toEqual(recreated.eventIds)
+  })
+})
+
+describe("EventStore TTLs and deadlines", () => {
+  const pttls = async (sessionId: string) => {
+    const redis = await raw()
+    const k = keys.session(sessionId)
+    return [await redis.pttl(k.snapshot), await redis.pttl(k.events)]
+  }
+  const near = (actualMs: number, expectedSeconds: number) =>
+    expect(Math.abs(actualMs - expectedSeconds * 1000)).toBeLessThan(2000)
+
+  it("applies the live TTL, then the ended TTL once the session ended", async () => {
+    const id = randomUUID()
+    await committed(request(id, 0))
+    for (const ttl of await pttls(id)) near(ttl, settings.sessionTtlSeconds)
+
+    await committed(request(id, 1, 1, { ended: true }))
+    for (const ttl of await pttls(id)) near(ttl, settings.endedSessionTtlSeconds)
+    expect((await load(id)).version).toBe(2)
+  })
+
+  it("sets, moves and removes the deadline score", async () => {
+    const id = randomUUID()
+    const deadlines = keys.session(id).deadlines
+    const redis = await raw()
+    await committed(request(id, 0, 1, { deadlineMs: 1_700_000_060_000 }))
+    expect(await redis.zscore(deadlines, id)).toBe("1700000060000")
+    await committed(request(id, 1, 1, { deadlineMs: 1_700_000_090_000 }))
+    expect(await redis.zscore(deadlines, id)).toBe("1700000090000")
+    await committed(request(id, 2, 1, { deadlineMs: null }))
+    expect(await redis.zscore(deadlines, id)).toBeNull()
+  })
+})
+
+describe("key schema", () => {
+  it("puts every key of a session, its shard log and deadline set in one cluster slot", () => {
+    const schema = makeKeySchema({ keyPrefix: "sk:", shardCount: 16 })
+    const shardsSeen = new Set<number>()
+    for (let i = 0; i < 500; i++) {
+      const k = schema.session(randomUUID())
+      shardsSeen.add(k.shard)
+      const slots = new Set(
+        [k.snapshot, k.events, k.log, k.deadlines, k.idempotency(""), k.idempotency(randomUUID())].map(clusterKeySlot)
+      )
+      expect(slots.size).toBe(1)
+      expect(clusterKeySlot(schema.shard(k.shard).log)).toBe([...slots][0])
+    }
+    expect(shardsSeen.size).toBe(16)
+  })
+
+  it("shards by FNV-1a 32-bit of the id", () => {
+    const schema = makeKeySchema({ keyPrefix: "sk:", shardCount: 1000 })
+    // FNV-1a("a") = 0xe40c292c, FNV-1a("foobar") = 0xbf9cf968
+    expect(schema.shardOf("a")).toBe(0xe40c292c % 1000)
+    expect(schema.shardOf("foobar")).toBe(0xbf9cf968 % 1000)
+    expect(schema.session("a").snapshot).toBe(`sk:{${0xe40c292c % 1000}}:snap:a`)
+  })
+
+  it("refuses a prefix with braces", async () => {
+    const exit = await Effect.runPromiseExit(Layer.build(StoreSettings.layer({ keyPrefix: "sk:{x}:" })).pipe(Effect.scoped))
+    expect(Exit.isFailure(exit)).toBe(true)
+  })
+})
+
+describe("EventStore concurrency", () => {
+  it("lets exactly one of 50 parallel commits with the same expectedVersion win", async () => {
+    const id = randomUUID()
+    await committed(request(id, 0))
+    const s = await store()
+    const outcomes = await run(Effect.all(
+      Array.from({ length: 50 }, () => s.commit(request(id, 1))),
+      { concurrency: "unbounded" }
+    ))
+    expect(outcomes.filter((o) => o._tag === "Committed")).toHaveLength(1)
+    expect(outcomes.filter((o) => o._tag === "Conflict")).toEqual(
+      Array.from({ length: 49 }, () => ({ _tag: "Conflict", currentVersion: 2 }))
+    )
+    expect((await streamLengths(id)).stream).toBe(2)
+  })
+})
+
+describe("RedisClient", () => {
+  let ownServer: ChildProcess | undefined
+  afterAll(() => {
+    ownServer?.kill("SIGKILL")
+  })
+
+  it("fails to build with RedisUnavailable when Redis is down", async () => {
+    const port = await freePort(0)
+    const started = Date.now()
+    const exit = await Effect.runPromiseExit(Layer.build(RedisClient.layer(`redis://127.0.0.1:${port}`)).pipe(Effect.scoped))
+    expect(Date.now() - started).toBeLessThan(2500)
+    expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("RedisUnavailable")
+  })
+
+  it("survives a dropped connection and surfaces a dead server as RedisUnavailable within ~2 s", async () => {
+    const port = await freePort(0)
+    ownServer = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], { stdio: "ignore" })
+    const url = `redis://127.0.0.1:${port}`
+    await waitFor(() => Effect.runPromise(Effect.scoped(Layer.build(RedisClient.layer(url)))))
+    const client = ManagedRuntime.make(RedisClient.layer(url))
+    try {
+      const redis = await client.runPromise(Effect.service(RedisClient))
+      const connection = redis.connection as Redis
+
+      // A killed connection reconnects; the command issued meanwhile waits in the offline queue.
+      const clientId = await connection.client("ID")
+      const killer = connection.duplicate()
+      await killer.client("KILL", "ID", String(clientId))
+      killer.disconnect()
+      await client.runPromise(redis.ping)
+
+      ownServer.kill("SIGKILL")
+      const started = Date.now()
+      const exit = await client.runPromiseExit(redis.ping)
+      expect(Date.now() - started).toBeLessThan(2500)
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("RedisUnavailable")
+    } finally {
+      await client.dispose()
+    }
+  })
+})
+
+/** Binds `port` (0 = any) to prove it is free, and returns the port bound. */
+const freePort = (port: number) =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(port, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))))
+    })
+  })
+
+const waitFor = async (attempt: () => Promise<unknown>) => {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt()
+    } catch (error) {
+      if (i > 50) throw error
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}
+
+describe("EventStore on a 3-node Redis Cluster", () => {
+  const nodes: Array<ChildProcess> = []
+  let directory = ""
+  let clusterRuntime: ManagedRuntime.ManagedRuntime<EventStore | RedisClient | StoreSettings, unknown> | undefined
+  const clusterPrefix = testPrefix("event-store-cluster")
+  const shardCount = 16
+  const clusterKeys = makeKeySchema({ keyPrefix: clusterPrefix, shardCount })
+
+  /** A port whose cluster bus port (+10000) is free too. */
+  const clusterPort = async (): Promise<number> => {
+    for (;;) {
+      const port = 20000 + Math.floor(Math.random() * 20000)
+      try {
+        await freePort(port)
+        await freePort(port + 10000)
+        return port
+      } catch {
+        continue
+      }
+    }
+  }
+
+  const redisCli = async (...args: ReadonlyArray<string>) => (await execFileAsync("redis-cli", args)).stdout
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), "sk-cluster-"))
+    const ports = [await clusterPort(), await clusterPort(), await clusterPort()]
+    for (const port of ports) {
+      nodes.push(spawn("redis-server", [
+        "--port", String(port),
+        "--bind", "127.0.0.1",
+        "--cluster-enabled", "yes",
+        "--cluster-config-file", `nodes-${port}.conf`,
+        "--dir", directory,
+        "--save", "",
+        "--appendonly", "no"
+      ], { stdio: "ignore" }))
+    }
+    for (const port of ports) {
+      await waitFor(async () => expect(await redisCli("-p", String(port), "ping")).toContain("PONG"))
+    }
+    await redisCli(
+      "--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"
+    )
+    for (const port of ports) {
+      await waitFor(async () => expect(await redisCli("-p", String(port), "cluster", "info")).toContain("cluster_state:ok"))
+    }
+    clusterRuntime = ManagedRuntime.make(
+      EventStore.layer.pipe(Layer.provideMerge(Layer.mergeAll(
+        RedisClient.layerCluster(ports.map((port) => ({ host: "127.0.0.1", port }))),
+        StoreSettings.layer({ keyPrefix: clusterPrefix, shardCount })
+      )))
+    )
+    await clusterRuntime.runPromise(Effect.flatMap(Effect.service(RedisClient), (r) => r.ping))
+  })
+
+  afterAll(async () => {
+    await clusterRuntime?.dispose()
+    for (const node of nodes) node.kill("SIGKILL")
+    if (directory !== "") await rm(directory, { recursive: true, force: true })
+  })
+
+  it("runs load and commit for sessions on every shard without CROSSSLOT", async () => {
+    const runtime = clusterRuntime!
+    const { store: s, redis } = await runtime.runPromise(
+      Effect.all({ store: Effect.service(EventStore), redis: Effect.service(RedisClient) })
+    )
+    const sessionsByShard = new Map<number, string>()
+    while (sessionsByShard.size < shardCount) {
+      const id = randomUUID()
+      sessionsByShard.set(s.shardOf(id), id)
+    }
+
+    const cluster = redis.connection as Cluster
+    const owners = new Set([...sessionsByShard.keys()].map((shard) => cluster.slots[clusterKeySlot(clusterKeys.shard(shard).log)]?.[0]))
+    expect(owners.size).toBeGreaterThan(1)
+
+    for (const id of sessionsByShard.values()) {
+      const idempotency = { key: "k1", fingerprint: "f1", body: "b1" }
+      const outcome = await runtime.runPromise(s.commit(request(id, 0, 2, { deadlineMs: 1_800_000_000_000, idempotency })))
+      expect(outcome._tag).toBe("Committed")
+      expect(await runtime.runPromise(s.commit(request(id, 2, 1, { idempotency })))).toMatchObject({ _tag: "Replayed" })
+      expect(await runtime.runPromise(s.commit(request(id, 1)))).toEqual({ _tag: "Conflict", currentVersion: 2 })
+      await runtime.runPromise(s.commit(request(id, 2, 1, { state: null })))
+      const loaded = await runtime.runPromise(s.load(id, "k1"))
+      expect(loaded).toMatchObject({ version: 0, idempotent: { fingerprint: "f1" } })
+      expect(await runtime.runPromise(s.readEvents(id))).toHaveLength(3)
+    }
+  })
+
+  it("would catch keys of several slots (the control)", async () => {
+    const redis = await clusterRuntime!.runPromise(Effect.service(RedisClient))
+    const exit = await clusterRuntime!.runPromiseExit(
+      redis.use((connection) => connection.eval("return 1", 2, `${clusterPrefix}a`, `${clusterPrefix}b`))
+    )
+    expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("CROSSSLOT")
+  })
+})

@@ -1,0 +1,43 @@
+/** Runs the service as a real process, as `npm start` does, for tests that signal or kill it. */
+import { type ChildProcess, spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { redisUrl } from "./redis.ts"
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const probe = createServer()
+    probe.once("error", reject)
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address()
+      probe.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
+    })
+  })
+
+export interface ServiceProcess {
+  readonly baseUrl: string
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly exited: Promise<number | null>
+}
+
+export const spawnService = async (role: string, env: Record<string, string>): Promise<ServiceProcess> => {
+  const port = await freePort()
+  let output = ""
+  const child = spawn(process.execPath, ["--import", "tsx", "src/app/main.ts", role], {
+    env: { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: "info", ...env, PORT: String(port), HOST: "127.0.0.1" },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  child.stdout!.on("data", (chunk) => (output += String(chunk)))
+  child.stderr!.on("data", (chunk) => (output += String(chunk)))
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  const baseUrl = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`service exited early:\n${output}`)
+    const ready = await fetch(`${baseUrl}/ready`).then((r) => r.ok, () => false)
+    if (ready) return { baseUrl, child, output: () => output, exited }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  child.kill("SIGKILL")
+  throw new Error(`service did not become ready:\n${output}`)
+}

@@ -1,0 +1,52 @@
+/** Real-Redis test support: a unique key prefix per test file, the store layers, and cleanup. */
+import { randomBytes } from "node:crypto"
+import { Redis } from "ioredis"
+import { Layer } from "effect"
+import { EventStore } from "../../src/infra/EventStore.ts"
+import { RedisClient } from "../../src/infra/RedisClient.ts"
+import { StoreSettings, type StoreSettingsShape } from "../../src/infra/StoreSettings.ts"
+
+export const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
+
+/** `sktest:<tag>:<random>:`, so test files running in parallel never share a key. */
+export const testPrefix = (fileTag: string): string => {
+  if (!/^[a-z0-9-]+$/.test(fileTag)) throw new Error(`fileTag must be [a-z0-9-]+: ${fileTag}`)
+  return `sktest:${fileTag}:${randomBytes(4).toString("hex")}:`
+}
+
+/** RedisClient + StoreSettings + EventStore against the test Redis, every service exposed. */
+export const storeLayer = (prefix: string, settings: Partial<StoreSettingsShape> = {}) =>
+  EventStore.layer.pipe(
+    Layer.provideMerge(Layer.mergeAll(RedisClient.layer(redisUrl), StoreSettings.layer({ ...settings, keyPrefix: prefix })))
+  )
+
+/** Deletes every `prefix*` key with SCAN + UNLINK (call in afterAll). */
+export const deleteKeysWithPrefix = async (prefix: string): Promise<void> => {
+  const redis = new Redis(redisUrl, { protocol: 2, lazyConnect: true })
+  await redis.connect()
+  try {
+    let cursor = "0"
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", "1000")
+      if (keys.length > 0) await redis.unlink(...keys)
+      cursor = next
+    } while (cursor !== "0")
+  } finally {
+    await redis.quit()
+  }
+}
+
+/** Every key under `prefix`, sorted, with its type: a cheap picture of what the service wrote. */
+export const keysWithPrefix = async (prefix: string): Promise<Array<string>> => {
+  const redis = new Redis(redisUrl, { protocol: 2 })
+  try {
+    const keys = await redis.keys(`${prefix}*`)
+    const streams = await Promise.all(keys.map(async (key) => {
+      const type = await redis.type(key)
+      return type === "stream" ? `${key}#${await redis.xlen(key)}` : key
+    }))
+    return streams.sort()
+  } finally {
+    redis.disconnect()
+  }
+}
