@@ -1,5 +1,5 @@
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { invokeScript, type RedisConnection, registerScripts, type Script } from "./scripts.ts"
 
 export class RedisUnavailable extends Schema.TaggedError<RedisUnavailable>()("RedisUnavailable", {
@@ -13,6 +13,11 @@ export interface RedisClientShape {
   /** Runs a registered Lua script; a reply of an unexpected shape is a defect. */
   readonly run: <I, O>(script: Script<I, O>, input: I) => Effect.Effect<O, RedisUnavailable>
   readonly ping: Effect.Effect<void, RedisUnavailable>
+  /**
+   * A connection of its own for blocking reads (XREAD BLOCK would hold up every other command on a
+   * shared one), closed with the scope. Its command timeout leaves room for `blockMs`.
+   */
+  readonly dedicated: (blockMs: number) => Effect.Effect<RedisConnection, RedisUnavailable, Scope.Scope>
 }
 
 /** A down Redis must fail a command within this bound instead of hanging the request. */
@@ -80,7 +85,26 @@ const make = (create: () => RedisConnection) =>
         Effect.flatMap((reply) => Effect.sync(() => script.decode(reply)))
       )
 
-    return RedisClient.of({ connection, use, run, ping: Effect.asVoid(use((connection) => connection.ping())) })
+    const dedicated = (blockMs: number) =>
+      Effect.acquireRelease(
+        Effect.tryPromise({
+          try: async () => {
+            const options = { lazyConnect: true, commandTimeout: blockMs + COMMAND_TIMEOUT_MS }
+            const copy: RedisConnection = "nodes" in connection
+              ? connection.duplicate(undefined, { lazyConnect: true, redisOptions: { ...connectionOptions, ...options } })
+              : connection.duplicate(options)
+            copy.on("error", () => {
+              // Reported by the command that fails; without a listener ioredis would print it.
+            })
+            await copy.connect()
+            return copy
+          },
+          catch: unavailable
+        }),
+        (copy) => Effect.sync(() => copy.disconnect())
+      )
+
+    return RedisClient.of({ connection, use, run, ping: Effect.asVoid(use((connection) => connection.ping())), dedicated })
   })
 
 export class RedisClient extends Context.Service<RedisClient, RedisClientShape>()("synckairos/infra/RedisClient") {
