@@ -14,6 +14,10 @@ const settings = Config.all({
   commandMaxAttempts: Config.Int("COMMAND_MAX_ATTEMPTS").pipe(Config.withDefault(20)),
   bodyLimitBytes: Config.Int("BODY_LIMIT_BYTES").pipe(Config.withDefault(1_048_576)),
   shutdownGraceMs: Config.Int("SHUTDOWN_GRACE_MS").pipe(Config.withDefault(10_000)),
+  wsPingIntervalMs: Config.Int("WS_PING_INTERVAL_MS").pipe(Config.withDefault(30_000)),
+  wsSendBufferLimitBytes: Config.Int("WS_SEND_BUFFER_LIMIT_BYTES").pipe(Config.withDefault(1_048_576)),
+  wsMaxMessageBytes: Config.Int("WS_MAX_MESSAGE_BYTES").pipe(Config.withDefault(65_536)),
+  wsMaxInvalidMessages: Config.Int("WS_MAX_INVALID_MESSAGES").pipe(Config.withDefault(10)),
   logLevel: Config.Literals(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "LOG_LEVEL").pipe(
     Config.withDefault("info" as const)
   )
@@ -30,7 +34,11 @@ const problemsOf = (s: AppSettings): Array<string> =>
   Object.entries({
     COMMAND_MAX_ATTEMPTS: s.commandMaxAttempts,
     BODY_LIMIT_BYTES: s.bodyLimitBytes,
-    SHUTDOWN_GRACE_MS: s.shutdownGraceMs
+    SHUTDOWN_GRACE_MS: s.shutdownGraceMs,
+    WS_PING_INTERVAL_MS: s.wsPingIntervalMs,
+    WS_SEND_BUFFER_LIMIT_BYTES: s.wsSendBufferLimitBytes,
+    WS_MAX_MESSAGE_BYTES: s.wsMaxMessageBytes,
+    WS_MAX_INVALID_MESSAGES: s.wsMaxInvalidMessages
   })
     .filter(([, value]) => value <= 0)
     .map(([name, value]) => `${name} must be a positive integer, got ${value}`)

@@ -2,10 +2,10 @@ import { Context, Effect, Layer, Result } from "effect"
 import {
   type Command,
   decide,
-  deadlineOf,
   type DomainError,
   evolve,
   isTerminal,
+  nextDueOf,
   type SessionEvent,
   SessionNotFound,
   type SessionState
@@ -83,6 +83,11 @@ export class CommandHandler extends Context.Service<CommandHandler, {
         const before = loaded.state === null ? null : decodeState(loaded.state)
         const decision = decide(before, command, sessionId, loaded.serverTimeMs)
         if (Result.isFailure(decision)) return yield* decision.failure
+        if (decision.success.length === 0) {
+          // Nothing happened (the server settling a session with nothing due): nothing to write.
+          const body = options.render({ state: before, events: [], version: loaded.version, serverTimeMs: loaded.serverTimeMs })
+          return { _tag: "Done", answer: { body: withEventId(body, loaded.lastEventId ?? ""), replayed: false } } as const
+        }
 
         let state = before
         const newEvents = decision.success.map((event, i) => {
@@ -97,7 +102,7 @@ export class CommandHandler extends Context.Service<CommandHandler, {
           events: newEvents,
           state: state === null ? null : encodeState(state),
           ended: state === null || isTerminal(state.status),
-          deadlineMs: state === null ? null : deadlineOf(state),
+          deadlineMs: state === null ? null : nextDueOf(state),
           idempotency: options.idempotency === undefined ? null : { ...options.idempotency, body: JSON.stringify(body) }
         })
         switch (outcome._tag) {

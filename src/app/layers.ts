@@ -1,10 +1,13 @@
 import { Effect, Layer } from "effect"
+import { DeadlineIndex } from "../infra/DeadlineIndex.ts"
 import { EventStore } from "../infra/EventStore.ts"
 import { RedisClient } from "../infra/RedisClient.ts"
 import { ServerClock } from "../infra/ServerClock.ts"
+import { ShardLogReader } from "../infra/ShardLogReader.ts"
 import { StoreSettings } from "../infra/StoreSettings.ts"
 import { AppConfig } from "./AppConfig.ts"
 import { CommandHandler } from "./CommandHandler.ts"
+import { Scheduler } from "./Scheduler.ts"
 
 /** Redis and the store settings, as the configuration asks. */
 const infraLayer = Layer.unwrap(
@@ -27,10 +30,14 @@ const infraLayer = Layer.unwrap(
 
 /** Everything the API process serves requests with, built on the given configuration. */
 export const apiLayer = <E>(config: Layer.Layer<AppConfig, E>) =>
-  Layer.mergeAll(CommandHandler.layer, ServerClock.layer()).pipe(
+  Layer.mergeAll(CommandHandler.layer, ServerClock.layer(), ShardLogReader.layer(), DeadlineIndex.layer).pipe(
     Layer.provideMerge(EventStore.layer),
     Layer.provideMerge(infraLayer),
     Layer.provideMerge(config)
   )
 
 export type ApiServices = Layer.Success<ReturnType<typeof apiLayer>>
+
+/** The background work: the scheduler, on the same services as the API. */
+export const workerLayer = <E>(config: Layer.Layer<AppConfig, E>) =>
+  Scheduler.layer().pipe(Layer.provideMerge(apiLayer(config)))

@@ -99,6 +99,25 @@ export const deadlineOf = (state: SessionState): EpochMs | null => {
 }
 
 /**
+ * The next warning the running turn will emit: the largest threshold still below the clock that was
+ * not emitted in this turn. A threshold the clock already held less than when the turn began is
+ * never crossed in it, so it does not warn.
+ */
+export const nextWarningOf = (state: SessionState): { readonly at: EpochMs; readonly thresholdMs: Millis } | null => {
+  const active = activeParticipant(state)
+  if (state.status !== "running" || active === undefined || state.cycleStartedAt === null) return null
+  const bank = bankOf(state, active)
+  const threshold = state.config.timeoutWarningsMs.find((t) => t < bank && !state.warnedMs.includes(t))
+  return threshold === undefined ? null : { at: state.cycleStartedAt + bank - threshold, thresholdMs: threshold }
+}
+
+/** When the server must next act on its own: a warning or the expiry, whichever comes first. */
+export const nextDueOf = (state: SessionState): EpochMs | null => {
+  const expiry = deadlineOf(state)
+  return nextWarningOf(state)?.at ?? expiry
+}
+
+/**
  * The next participant in turn order after `fromId` who has not expired and still has time,
  * wrapping around (so it may be `fromId` itself); undefined when nobody qualifies.
  */

@@ -17,6 +17,7 @@ export interface CreateSessionInput {
   readonly maxTimeMs?: Millis | undefined
   readonly actionOnTimeout?: TimeoutAction | undefined
   readonly autoAdvance?: boolean | undefined
+  readonly timeoutWarningsMs?: ReadonlyArray<Millis> | undefined
   readonly metadata?: Readonly<Record<string, unknown>> | undefined
 }
 
@@ -30,5 +31,7 @@ export type Command =
   | { readonly type: "CompleteSession" }
   | { readonly type: "CancelSession" }
   | { readonly type: "DeleteSession" }
+  /** The server's own: apply every warning and timeout that has fallen due. */
+  | { readonly type: "SettleDeadlines" }
 
 export type CommandType = Command["type"]

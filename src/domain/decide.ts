@@ -1,5 +1,5 @@
 import { Result } from "effect"
-import { activeParticipant, deadlineOf, earnsIncrement, nextParticipant, remainingOf } from "./clock.ts"
+import { activeParticipant, deadlineOf, earnsIncrement, nextParticipant, nextWarningOf, remainingOf } from "./clock.ts"
 import type { Command } from "./commands.ts"
 import { type DomainError, InvalidCommand, InvalidTransition, SessionAlreadyExists, SessionNotFound } from "./errors.ts"
 import type { SessionEvent } from "./events.ts"
@@ -50,6 +50,8 @@ export const decide = (state: SessionState | null, command: Command, sessionId: 
       return when(["pending", "running", "paused"], { type: "SESSION_CANCELLED", at })
     case "DeleteSession":
       return Result.succeed([{ type: "SESSION_DELETED", at }])
+    case "SettleDeadlines":
+      return Result.succeed(settleTimeouts(state, at).events)
   }
 }
 
@@ -61,7 +63,8 @@ const verbOf: Record<Command["type"], string> = {
   ResumeSession: "resume",
   CompleteSession: "complete",
   CancelSession: "cancel",
-  DeleteSession: "delete"
+  DeleteSession: "delete",
+  SettleDeadlines: "settle"
 }
 
 /**
@@ -105,8 +108,8 @@ const endsTurn = (event: SessionEvent): boolean => event.type === "CYCLE_SWITCHE
 const MAX_SETTLE_STEPS = 10_000
 
 /**
- * Applies every timeout that fell due up to `now`, each at its own deadline, with the session's
- * configured action. Returns the events and the state they lead to.
+ * Applies every warning and timeout that fell due up to `now`, each at its own instant, in time order,
+ * timeouts with the session's configured action. Returns the events and the state they lead to.
  */
 export const settleTimeouts = (state: SessionState, now: EpochMs): { state: SessionState; events: Array<SessionEvent> } => {
   const events: Array<SessionEvent> = []
@@ -118,7 +121,14 @@ export const settleTimeouts = (state: SessionState, now: EpochMs): { state: Sess
   for (let step = 0; step < MAX_SETTLE_STEPS; step++) {
     const deadline = deadlineOf(current)
     const active = activeParticipant(current)
-    if (deadline === null || deadline > now || active === undefined) break
+    if (deadline === null || active === undefined) break
+    // A warning always falls before its turn's expiry.
+    const warning = nextWarningOf(current)
+    if (warning !== null && warning.at <= now) {
+      record({ type: "TIMEOUT_WARNING", at: Math.max(warning.at, current.updatedAt), participantId: active.participantId, thresholdMs: warning.thresholdMs })
+      continue
+    }
+    if (deadline > now) break
     const at = Math.max(deadline, current.updatedAt)
     const { syncMode, actionOnTimeout, autoAdvance } = current.config
     const advances = autoAdvance || actionOnTimeout === "skip_cycle"

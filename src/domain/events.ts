@@ -23,6 +23,13 @@ export type SessionEvent =
     /** Participants eliminated by this timeout; empty when the session only notifies or auto-advances. */
     readonly expiredParticipantIds: ReadonlyArray<string>
   }
+  | {
+    readonly type: "TIMEOUT_WARNING"
+    /** The instant the remaining time reached the threshold. */
+    readonly at: EpochMs
+    readonly participantId: string
+    readonly thresholdMs: Millis
+  }
   | { readonly type: "SESSION_EXPIRED"; readonly at: EpochMs }
   | { readonly type: "SESSION_COMPLETED"; readonly at: EpochMs }
   | { readonly type: "SESSION_CANCELLED"; readonly at: EpochMs }

@@ -35,6 +35,7 @@ const created = (config: SessionState["config"], at: EpochMs): SessionState => (
   activeParticipantId: null,
   banks: initialBanks(config),
   cycleStartedAt: null,
+  warnedMs: [],
   sessionStartedAt: null,
   sessionCompletedAt: null,
   createdAt: at,
@@ -49,6 +50,7 @@ const apply = (state: SessionState, event: Exclude<SessionEvent, { type: "SESSIO
         status: "running",
         activeParticipantId: event.activeParticipantId,
         cycleStartedAt: event.at,
+        warnedMs: [],
         sessionStartedAt: event.at
       }
     case "CYCLE_SWITCHED": {
@@ -56,7 +58,7 @@ const apply = (state: SessionState, event: Exclude<SessionEvent, { type: "SESSIO
       const banks = state.config.syncMode === "per_cycle"
         ? { ...closed.banks, cycle: state.config.timePerCycleMs ?? state.config.totalTimeMs }
         : closed.banks
-      return { ...closed, banks, activeParticipantId: event.toParticipantId, cycleStartedAt: event.at }
+      return { ...closed, banks, activeParticipantId: event.toParticipantId, cycleStartedAt: event.at, warnedMs: [] }
     }
     case "SESSION_PAUSED":
       return { ...closeSegment(state, event.at), status: "paused", cycleStartedAt: null }
@@ -72,6 +74,8 @@ const apply = (state: SessionState, event: Exclude<SessionEvent, { type: "SESSIO
         participants: closed.participants.map((p) => expired.has(p.participantId) ? { ...p, hasExpired: true } : p)
       }
     }
+    case "TIMEOUT_WARNING":
+      return { ...state, warnedMs: [...state.warnedMs, event.thresholdMs] }
     case "SESSION_EXPIRED":
       return ended(state, "expired", event.at)
     case "SESSION_COMPLETED":

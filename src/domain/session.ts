@@ -32,6 +32,8 @@ export interface SessionConfig {
   readonly maxTimeMs: Millis | null
   readonly actionOnTimeout: TimeoutAction
   readonly autoAdvance: boolean
+  /** Remaining times, longest first, at which a running turn emits TIMEOUT_WARNING once. */
+  readonly timeoutWarningsMs: ReadonlyArray<Millis>
   readonly metadata: Readonly<Record<string, unknown>> | null
 }
 
@@ -59,6 +61,8 @@ export interface SessionState {
   readonly banks: Readonly<Record<string, Millis>>
   /** Start of the running segment: the turn's start, or the last resume. Null unless running. */
   readonly cycleStartedAt: EpochMs | null
+  /** Warning thresholds already emitted in the current turn. */
+  readonly warnedMs: ReadonlyArray<Millis>
   readonly sessionStartedAt: EpochMs | null
   readonly sessionCompletedAt: EpochMs | null
   readonly createdAt: EpochMs

@@ -6,6 +6,7 @@ import { MAX_CLOCK_MS, MIN_CLOCK_MS } from "./time.ts"
 
 export const MAX_PARTICIPANTS = 1_000
 export const MAX_INCREMENT_MS = 60_000
+export const MAX_WARNINGS = 10
 
 const DEFAULT_TIMEOUT_ACTION: Record<SessionConfig["syncMode"], TimeoutAction> = {
   per_participant: "end_session",
@@ -41,6 +42,13 @@ export const toSessionConfig = (input: CreateSessionInput): { config: SessionCon
   onlyIn("max_time_ms", input.maxTimeMs !== undefined, mode === "count_up", "count_up")
   onlyIn("auto_advance", input.autoAdvance === true, mode === "per_cycle", "per_cycle")
   onlyIn("increment_ms", (input.incrementMs ?? 0) > 0, earnsIncrement(mode), "per_participant and per_group")
+  const warnings = input.timeoutWarningsMs ?? []
+  if (warnings.length > MAX_WARNINGS) issues.push({ field: "timeout_warnings_ms", message: `must hold at most ${MAX_WARNINGS} thresholds` })
+  warnings.forEach((t, i) => {
+    if (!(Number.isInteger(t) && t >= 1 && t <= MAX_CLOCK_MS)) {
+      issues.push({ field: `timeout_warnings_ms[${i}]`, message: `must be an integer from 1 to ${MAX_CLOCK_MS} ms` })
+    } else if (warnings.indexOf(t) !== i) issues.push({ field: `timeout_warnings_ms[${i}]`, message: "is a duplicate" })
+  })
   const increment = input.incrementMs ?? 0
   if (!(Number.isInteger(increment) && increment >= 0 && increment <= MAX_INCREMENT_MS)) {
     issues.push({ field: "increment_ms", message: `must be an integer from 0 to ${MAX_INCREMENT_MS} ms` })
@@ -82,6 +90,7 @@ export const toSessionConfig = (input: CreateSessionInput): { config: SessionCon
       maxTimeMs: input.maxTimeMs ?? null,
       actionOnTimeout: input.actionOnTimeout ?? DEFAULT_TIMEOUT_ACTION[mode],
       autoAdvance: input.autoAdvance ?? false,
+      timeoutWarningsMs: [...warnings].sort((a, b) => b - a),
       metadata: input.metadata ?? null
     }
   }

@@ -1,6 +1,7 @@
 import { Context, Effect, Layer, Schedule, type Scope } from "effect"
 import { makeKeySchema } from "./keys.ts"
 import { RedisClient, type RedisUnavailable } from "./RedisClient.ts"
+import type { RedisConnection } from "./scripts.ts"
 import { StoreSettings } from "./StoreSettings.ts"
 
 /** One committed event as the shard log carries it. */
@@ -68,14 +69,26 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
         const listeners = new Set<LogListener>()
         const stats = { delivered: 0, retries: 0 }
 
-        const tail = Effect.fnUntraced(function*(shard: number) {
+        // Every log's tip is read before the layer is ready, not "$" inside the tail: a listener
+        // registered once the layer is built then sees every entry committed after that point, and
+        // after a reconnect the tail reads on from a concrete id where "$" would skip what arrived.
+        const tips = yield* Effect.forEach(
+          Array.from({ length: settings.shardCount }, (_, shard) => keys.shard(shard).log),
+          (key) => redis.use((connection) => connection.xrevrange(key, "+", "-", "COUNT", 1)),
+          { concurrency: "unbounded" }
+        )
+
+        const deliver = (entries: ReadonlyArray<LogEntry>) =>
+          Effect.forEach(listeners, (listener) =>
+            // One failing listener must neither starve the others nor end the tail.
+            Effect.try(() => listener(entries)).pipe(
+              Effect.catch((error) => Effect.logError("ShardLogReader listener failed", error.cause))
+            ), { discard: true })
+
+        const tail = Effect.fnUntraced(function*(shard: number, connection: RedisConnection, startId: string) {
           const key = keys.shard(shard).log
-          const connection = yield* redis.dedicated(blockMs)
-          const read = (fn: () => Promise<unknown>) => Effect.tryPromise({ try: fn, catch: (cause) => cause })
-          // Start from a concrete id, not "$": after a reconnect "$" would skip what arrived meanwhile.
-          const tip = yield* read(() => connection.xrevrange(key, "+", "-", "COUNT", 1)).pipe(Effect.orDie)
-          let lastId = (tip as Array<[string, Array<string>]>)[0]?.[0] ?? "0-0"
-          const readOnce = read(() => connection.xread("COUNT", batch, "BLOCK", blockMs, "STREAMS", key, lastId)).pipe(
+          let lastId = startId
+          const readOnce = Effect.tryPromise(() => connection.xread("COUNT", batch, "BLOCK", blockMs, "STREAMS", key, lastId)).pipe(
             Effect.tapError(() => Effect.sync(() => stats.retries++)),
             // Back off from 50 ms, never waiting more than a second between tries.
             Effect.retry(Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("1 second")]))
@@ -87,12 +100,13 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
             const entries = raw.map((item) => toEntry(shard, item))
             lastId = entries[entries.length - 1]!.logId
             stats.delivered += entries.length
-            for (const listener of listeners) listener(entries)
+            yield* deliver(entries)
           }
         })
 
         for (let shard = 0; shard < settings.shardCount; shard++) {
-          yield* Effect.forkScoped(tail(shard))
+          const connection = yield* redis.dedicated(blockMs)
+          yield* Effect.forkScoped(tail(shard, connection, tips[shard]?.[0]?.[0] ?? "0-0"))
         }
 
         return ShardLogReader.of({

@@ -157,3 +157,10 @@ export const commitScript: Script<CommitInput, CommitOutcome> = {
     }
   }
 }
+
+export const forgetScript: Script<SessionKeys, boolean> = {
+  name: "forget",
+  keys: (keys) => [keys.deadlines, keys.snapshot],
+  args: (keys) => [keys.sessionId],
+  decode: (reply) => Schema.decodeUnknownSync(Schema.Number)(reply) === 1
+}

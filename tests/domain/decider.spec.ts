@@ -49,7 +49,8 @@ export const cmd = {
   resume: { type: "ResumeSession" } as Command,
   complete: { type: "CompleteSession" } as Command,
   cancel: { type: "CancelSession" } as Command,
-  delete: { type: "DeleteSession" } as Command
+  delete: { type: "DeleteSession" } as Command,
+  settle: { type: "SettleDeadlines" } as Command
 } as const
 
 /** A create request with two participants A and B and 60 s unless told otherwise. */
@@ -90,6 +91,12 @@ export const ev = {
     at: t,
     participantId,
     expiredParticipantIds
+  }),
+  warned: (t: number, participantId: string, thresholdMs: number): SessionEvent => ({
+    type: "TIMEOUT_WARNING",
+    at: t,
+    participantId,
+    thresholdMs
   }),
   expired: (t: number): SessionEvent => ({ type: "SESSION_EXPIRED", at: t }),
   completed: (t: number): SessionEvent => ({ type: "SESSION_COMPLETED", at: t }),

@@ -139,6 +139,7 @@ describe("create validation", () => {
         maxTimeMs: null,
         actionOnTimeout: "end_session",
         autoAdvance: false,
+        timeoutWarningsMs: [],
         metadata: null
       }
     })

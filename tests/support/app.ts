@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net"
 import { randomUUID } from "node:crypto"
 import { AppConfig, type AppSettings } from "../../src/app/AppConfig.ts"
 import { buildHttpApp } from "../../src/app/http/app.ts"
-import { apiLayer } from "../../src/app/layers.ts"
+import { apiLayer, workerLayer } from "../../src/app/layers.ts"
 import { deleteKeysWithPrefix, redisUrl, testPrefix } from "./redis.ts"
 
 export interface TestServer {
@@ -13,10 +13,16 @@ export interface TestServer {
   readonly close: () => Promise<void>
 }
 
-export const startServer = async (fileTag: string, overrides: Partial<AppSettings> = {}): Promise<TestServer> => {
+/** `all` also runs the deadline scheduler, as `npm start` does; `api` serves requests only. */
+export const startServer = async (
+  fileTag: string,
+  overrides: Partial<AppSettings> = {},
+  role: "api" | "all" = "api"
+): Promise<TestServer> => {
   const prefix = testPrefix(fileTag)
   const settings = { redisUrl, keyPrefix: prefix, logLevel: "warn" as const, ...overrides }
-  const runtime = ManagedRuntime.make(apiLayer(AppConfig.layerWith(settings)))
+  const layer = (role === "all" ? workerLayer : apiLayer)(AppConfig.layerWith(settings))
+  const runtime = ManagedRuntime.make(layer)
   const app = await buildHttpApp(runtime, { bodyLimitBytes: 1_048_576, ...settings })
   await app.listen({ port: 0, host: "127.0.0.1" })
   const { port } = app.server.address() as AddressInfo

@@ -34,7 +34,10 @@ export const spawnService = async (role: string, env: Record<string, string>): P
   const deadline = Date.now() + 20_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`service exited early:\n${output}`)
-    const ready = await fetch(`${baseUrl}/ready`).then((r) => r.ok, () => false)
+    // A worker serves no HTTP: it says when it is ready.
+    const ready = role === "worker"
+      ? output.includes("synckairos ready")
+      : await fetch(`${baseUrl}/ready`).then((r) => r.ok, () => false)
     if (ready) return { baseUrl, child, output: () => output, exited }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }

@@ -1,4 +1,4 @@
-import { MAX_INCREMENT_MS, MAX_PARTICIPANTS, MAX_CLOCK_MS, MIN_CLOCK_MS, STATUSES, SYNC_MODES, TIMEOUT_ACTIONS } from "../../domain/index.ts"
+import { MAX_CLOCK_MS, MAX_INCREMENT_MS, MAX_PARTICIPANTS, MAX_WARNINGS, MIN_CLOCK_MS, STATUSES, SYNC_MODES, TIMEOUT_ACTIONS } from "../../domain/index.ts"
 
 /**
  * JSON Schemas of the HTTP contract. Fastify validates requests with them and @fastify/swagger
@@ -53,6 +53,13 @@ export const createSessionBody = {
     max_time_ms: clockMs("count_up only: the cap; defaults to 24 h."),
     action_on_timeout: { type: "string", enum: TIMEOUT_ACTIONS, description: "Defaults to skip_cycle for per_cycle, end_session otherwise." },
     auto_advance: { type: "boolean", description: "per_cycle only: a cycle that runs out passes the turn without eliminating anyone." },
+    timeout_warnings_ms: {
+      type: "array",
+      maxItems: MAX_WARNINGS,
+      uniqueItems: true,
+      items: { type: "integer", minimum: 1, maximum: MAX_CLOCK_MS },
+      description: "Remaining times at which a running turn emits TIMEOUT_WARNING, once per threshold and turn."
+    },
     metadata: { type: "object", description: "Free-form, returned as given." },
     expected_version: { ...expectedVersion, maximum: 0, description: "0 asks for the session not to exist yet." }
   }
@@ -107,6 +114,7 @@ const stateProperties = {
   updated_at: { type: "string", format: "date-time" },
   action_on_timeout: { type: "string", enum: TIMEOUT_ACTIONS },
   auto_advance: { type: "boolean" },
+  timeout_warnings_ms: { type: "array", items: int },
   metadata: { type: "object", additionalProperties: true },
   time_remaining_ms: { ...int, description: "The active clock's remaining time as of server_time_ms (0 when nothing runs)." },
   elapsed_ms: { ...int, description: "count_up: time counted so far as of server_time_ms." },

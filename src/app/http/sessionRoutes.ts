@@ -26,6 +26,7 @@ interface CreateBody {
   max_time_ms?: number
   action_on_timeout?: TimeoutAction
   auto_advance?: boolean
+  timeout_warnings_ms?: Array<number>
   metadata?: Record<string, unknown>
   expected_version?: number
 }
@@ -47,6 +48,7 @@ const toCreateInput = (body: CreateBody): CreateSessionInput => ({
   maxTimeMs: body.max_time_ms,
   actionOnTimeout: body.action_on_timeout,
   autoAdvance: body.auto_advance,
+  timeoutWarningsMs: body.timeout_warnings_ms,
   metadata: body.metadata
 })
 

@@ -48,6 +48,7 @@ export const sessionView = (state: SessionState, now: EpochMs): Record<string, u
     updated_at: toIso(state.updatedAt),
     action_on_timeout: config.actionOnTimeout,
     auto_advance: config.autoAdvance,
+    timeout_warnings_ms: config.timeoutWarningsMs,
     ...(config.metadata === null ? {} : { metadata: config.metadata }),
     time_remaining_ms: activeRemaining,
     deadline_at: toIso(deadline),
@@ -69,3 +70,22 @@ export const switchView = (state: SessionState, events: ReadonlyArray<SessionEve
     ...(expired === undefined ? {} : { expired_participant_id: expired.participantId })
   }
 }
+
+const snakeCase = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+
+/** Domain payloads are camelCase; the wire speaks snake_case like the rest of the API. Free-form metadata is left as given. */
+const snakeKeys = (value: unknown, key = ""): unknown => {
+  if (Array.isArray(value)) return value.map((item) => snakeKeys(item))
+  if (value === null || typeof value !== "object" || key === "metadata") return value
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [snakeCase(k), snakeKeys(v, k)]))
+}
+
+/** One event as clients see it: in STATE_UPDATE frames and in a session's history. */
+export const eventView = (event: { id: string; type: string; version: number; at: EpochMs; payload: string }) => ({
+  id: event.id,
+  type: event.type,
+  version: event.version,
+  at: toIso(event.at),
+  at_ms: event.at,
+  payload: snakeKeys(event.payload === "" ? {} : JSON.parse(event.payload))
+})

@@ -14,7 +14,8 @@
     ARGV[2]  session id (deadline member, "sid" field of the shard log)
     ARGV[3]  "1" when ARGV[4] is the new snapshot, "0" to delete the session
     ARGV[4]  new snapshot state JSON (ignored when ARGV[3] is "0")
-    ARGV[5]  TTL of the snapshot and session stream, seconds (live or ended, chosen by the caller)
+    ARGV[5]  TTL of the snapshot and session stream, seconds (live or ended, chosen by the caller),
+             extended by the time until the deadline in ARGV[6] so a session outlives its next deadline
     ARGV[6]  next deadline, epoch ms; "" removes the session from the deadline set
     ARGV[7]  "1" when an idempotency record is requested, "0" otherwise
     ARGV[8]  idempotency fingerprint of the request
@@ -65,13 +66,20 @@ for i = 0, eventCount - 1 do
 end
 reply[2] = tonumber(lastVersion)
 
+-- A session must outlive its next deadline, however long its clock: keep it the TTL past that instant.
+local ttl = tonumber(ARGV[5])
+if ARGV[6] ~= "" then
+  local time = redis.call("TIME")
+  local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  ttl = ttl + math.max(0, math.ceil((tonumber(ARGV[6]) - nowMs) / 1000))
+end
 if ARGV[3] == "1" then
   redis.call("HSET", KEYS[1], "v", lastVersion, "s", ARGV[4], "e", lastId)
-  redis.call("EXPIRE", KEYS[1], ARGV[5])
+  redis.call("EXPIRE", KEYS[1], ttl)
 else
   redis.call("DEL", KEYS[1])
 end
-redis.call("EXPIRE", KEYS[2], ARGV[5])
+redis.call("EXPIRE", KEYS[2], ttl)
 
 if ARGV[6] ~= "" then
   redis.call("ZADD", KEYS[4], ARGV[6], sessionId)

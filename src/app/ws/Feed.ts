@@ -1,0 +1,184 @@
+import { Effect, Result } from "effect"
+import type { EventStore } from "../../infra/EventStore.ts"
+import type { ServerClock } from "../../infra/ServerClock.ts"
+import type { LogEntry } from "../../infra/ShardLogReader.ts"
+import type { CommandHandler } from "../CommandHandler.ts"
+import type { CloseReason, Metrics } from "../metrics.ts"
+import { decodeState } from "../sessionCodec.ts"
+import { planCatchUp } from "./catchUp.ts"
+import type { FanOut } from "./FanOut.ts"
+import {
+  CloseCode,
+  commitMsOf,
+  connectedFrame,
+  errorFrame,
+  resumedFrame,
+  sessionDeletedFrame,
+  stateSyncFrame,
+  stateUpdateFrame,
+  type WireEvent
+} from "./protocol.ts"
+
+/** Where a feed writes: one socket. */
+export interface Outlet {
+  /** False when the frame was not sent: the socket is closing, or was just closed for a full send buffer. */
+  readonly send: (text: string) => boolean
+  readonly close: (code: number, reason: string, why?: CloseReason) => void
+}
+
+interface Rendered {
+  readonly text: string
+  readonly now: number
+}
+
+export interface FeedDeps {
+  readonly fanOut: FanOut["Service"]
+  readonly store: EventStore["Service"]
+  readonly handler: CommandHandler["Service"]
+  readonly clock: ServerClock["Service"]
+  readonly metrics: Metrics["Service"]
+  /** The frame of a live entry, rendered once for every socket of its session. */
+  readonly renderLive: (entry: LogEntry) => Rendered
+}
+
+const wireEventOf = (entry: LogEntry): WireEvent =>
+  ({ id: entry.eventId, type: entry.type, version: entry.version, at: entry.at, payload: entry.payload })
+
+/**
+ * Renders each live entry once: the fan-out hands the same entry to every subscriber of its session
+ * one after the other, so remembering the last one is enough.
+ */
+export const liveRenderer = (clock: ServerClock["Service"]) => {
+  let last: { readonly entry: LogEntry; readonly rendered: Rendered } | undefined
+  return (entry: LogEntry): Rendered => {
+    if (last?.entry !== entry) {
+      const now = Effect.runSync(clock.nowMs)
+      const event = wireEventOf(entry)
+      const text = entry.stateAfter === ""
+        ? sessionDeletedFrame(entry.sessionId, event, now)
+        : stateUpdateFrame(entry.sessionId, decodeState(entry.stateAfter), event, now)
+      last = { entry, rendered: { text, now } }
+    }
+    return last.rendered
+  }
+}
+
+/**
+ * One client's view of one session. It subscribes to the fan-out before it reads anything, holds the
+ * live entries back while it catches up (full state, or the events after `since`), then sends those
+ * held entries that are newer than what it caught up to: the versions a client sees have no gap and
+ * no repeat. Catch-ups (connect, RESUME, RECONNECT) run one after another.
+ */
+export class Feed {
+  /** Version of the last event or state sent; live entries at or below it were already covered. */
+  private lastVersion = 0
+  /** Live entries held back while catching up; null once live. */
+  private held: Array<LogEntry> | null = []
+  private pendingCatchUps = 0
+  private work: Promise<void> = Promise.resolve()
+  private stopped = false
+  private readonly unsubscribe: () => void
+
+  constructor(
+    private readonly deps: FeedDeps,
+    private readonly sessionId: string,
+    private readonly outlet: Outlet
+  ) {
+    this.unsubscribe = deps.fanOut.subscribe(sessionId, (entry) => this.onEntry(entry))
+  }
+
+  /** CONNECTED, then the events after `since` while the stream still has them, else STATE_SYNC. */
+  start(since: string | undefined): void {
+    this.catchUp(since, true)
+  }
+
+  /** The events after `since` again, whatever was sent before. */
+  resume(since: string): void {
+    this.catchUp(since, false)
+  }
+
+  /** A fresh STATE_SYNC (v2's RECONNECT). */
+  resync(): void {
+    this.catchUp(undefined, false)
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.unsubscribe()
+  }
+
+  private catchUp(since: string | undefined, greet: boolean): void {
+    this.held ??= []
+    this.pendingCatchUps++
+    this.work = this.work
+      .then(() => this.runCatchUp(since, greet))
+      .catch(() => this.outlet.close(CloseCode.internalError, "internal error"))
+      .finally(() => this.pendingCatchUps--)
+  }
+
+  private now(): number {
+    return Effect.runSync(this.deps.clock.nowMs)
+  }
+
+  private async runCatchUp(since: string | undefined, greet: boolean): Promise<void> {
+    const result = await Effect.runPromise(Effect.result(planCatchUp(this.deps, this.sessionId, since)))
+    if (this.stopped) return
+    const now = this.now()
+    if (Result.isFailure(result)) {
+      this.outlet.send(errorFrame("SERVICE_UNAVAILABLE", "the session store is unavailable; reconnect shortly"))
+      return this.outlet.close(CloseCode.internalError, "session store unavailable")
+    }
+    const plan = result.success
+    if (plan._tag === "NotFound") {
+      this.outlet.send(errorFrame("SESSION_NOT_FOUND", `session ${this.sessionId} does not exist`))
+      return this.outlet.close(CloseCode.policyViolation, "session not found")
+    }
+    if (greet) this.outlet.send(connectedFrame(this.sessionId, now))
+    if (plan._tag === "Sync") {
+      this.outlet.send(stateSyncFrame(this.sessionId, plan.state, plan.lastEventId, now))
+      this.lastVersion = plan.state.version
+    } else {
+      for (const { event, state } of plan.events) {
+        if (state === null) {
+          this.outlet.send(sessionDeletedFrame(this.sessionId, event, now))
+          return this.outlet.close(CloseCode.normal, "session deleted", "session_deleted")
+        }
+        this.outlet.send(stateUpdateFrame(this.sessionId, state, event, now))
+      }
+      const last = plan.events.at(-1)?.event
+      this.lastVersion = last?.version ?? plan.sinceVersion
+      this.outlet.send(resumedFrame(this.sessionId, {
+        since: plan.since,
+        replayed: plan.events.length,
+        version: this.lastVersion,
+        lastEventId: last?.id ?? plan.since
+      }, now))
+    }
+    const held = this.held ?? []
+    // Another catch-up queued behind this one keeps holding for itself.
+    this.held = this.pendingCatchUps > 1 ? [] : null
+    for (const entry of held) this.deliver(entry)
+  }
+
+  private onEntry(entry: LogEntry): void {
+    if (this.held !== null) this.held.push(entry)
+    else this.deliver(entry)
+  }
+
+  private deliver(entry: LogEntry): void {
+    if (entry.version <= this.lastVersion) return
+    this.lastVersion = entry.version
+    const { metrics } = this.deps
+    try {
+      const { text, now } = this.deps.renderLive(entry)
+      if (this.outlet.send(text)) {
+        metrics.eventsFannedOut.inc()
+        metrics.deliveryLag.observe(Math.max(0, now - commitMsOf(entry.eventId)) / 1000)
+      }
+    } catch {
+      // A snapshot that does not decode must not stop the fan-out to the session's other sockets.
+      return this.outlet.close(CloseCode.internalError, "internal error")
+    }
+    if (entry.stateAfter === "") this.outlet.close(CloseCode.normal, "session deleted", "session_deleted")
+  }
+}
