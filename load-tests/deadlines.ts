@@ -1,0 +1,199 @@
+/**
+ * Deadline bench: `npm run bench:deadlines [-- --runs N --sessions N --spread-s S]`.
+ *
+ * On a Redis server of its own (so every command counted is the schedulers'), it starts two worker
+ * processes (two schedulers racing) and measures the Redis commands per second they issue while
+ * nothing is due. Then an API instance creates and starts N sessions (default 10,000) whose clocks run
+ * out spread over S seconds (default 30), and once all are past it reads every shard log: each session
+ * must have exactly one TIME_EXPIRED, and its lateness is the commit instant (the Redis time in the
+ * event's stream id) minus the deadline it is stamped with.
+ */
+import { spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import path from "node:path"
+import { setTimeout as sleep } from "node:timers/promises"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { Redis } from "ioredis"
+import { LatencyHistogram, type LatencySummary } from "./harness/histogram.ts"
+import { makePool } from "./harness/pool.ts"
+import { parseInfo } from "./harness/redis.ts"
+import { median, writeReport } from "./harness/report.ts"
+import { machineFacts } from "./harness/resources.ts"
+import { freePort, type RunningService, startService } from "./harness/service.ts"
+import { JSON_HEADERS } from "./scenarios/sessions.ts"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const repoRoot = path.resolve(here, "..")
+const SHARDS = 16
+const IDLE_WINDOW_MS = 10_000
+const FIRST_DEADLINE_MS = 5_000
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "3" },
+    sessions: { type: "string", default: "10000" },
+    "spread-s": { type: "string", default: "30" }
+  }
+})
+const runs = Number(values.runs)
+const sessionCount = Number(values.sessions)
+const spreadMs = Number(values["spread-s"]) * 1000
+
+/** A throwaway redis-server on a free port, gone with its folder at the end. */
+const startRedis = async () => {
+  const port = await freePort()
+  const dir = await mkdtemp(path.join(tmpdir(), "sk-deadlines-"))
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+    stdio: "ignore"
+  })
+  const client = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => 50 })
+  client.on("error", () => {
+    // Refused until the server listens; the loop below retries.
+  })
+  for (let i = 0; i < 100; i++) {
+    if (await client.connect().then(() => true, () => false)) break
+    await sleep(50)
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    client,
+    stop: async () => {
+      client.disconnect()
+      child.kill("SIGKILL")
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+const commandsProcessed = async (redis: Redis) => Number(parseInfo(await redis.info("stats"))["total_commands_processed"])
+
+interface RunResult {
+  readonly idleCommandsPerSecond: number
+  readonly lateness: LatencySummary
+  readonly expired: number
+  readonly missed: number
+  readonly doubled: number
+}
+
+const createAndStart = async (origin: string): Promise<void> => {
+  const pool = makePool(origin, 32)
+  let next = 0
+  const post = async (pathname: string, body?: unknown) => {
+    const response = await pool.request({ method: "POST", path: pathname, headers: JSON_HEADERS, body: body === undefined ? undefined : JSON.stringify(body) })
+    const text = await response.body.text()
+    if (response.statusCode >= 300) throw new Error(`${pathname}: ${response.statusCode} ${text}`)
+  }
+  const started = Date.now()
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    while (next < sessionCount) {
+      const i = next++
+      const id = randomUUID()
+      // Deadlines land FIRST_DEADLINE_MS to FIRST_DEADLINE_MS + spread after the first start.
+      const clock = FIRST_DEADLINE_MS + Math.round((i / sessionCount) * spreadMs) - (Date.now() - started)
+      await post("/v1/sessions", {
+        session_id: id,
+        sync_mode: "per_participant",
+        participants: [{ participant_id: randomUUID() }],
+        total_time_ms: Math.max(1_000, clock)
+      })
+      await post(`/v1/sessions/${id}/start`)
+    }
+  }))
+  await pool.close()
+}
+
+/** Every TIME_EXPIRED in the shard logs: lateness per event, and how many each session got. */
+const collectExpiries = async (redis: Redis, prefix: string) => {
+  const lateness = new LatencyHistogram()
+  const perSession = new Map<string, number>()
+  for (let shard = 0; shard < SHARDS; shard++) {
+    let start = "-"
+    for (;;) {
+      const entries = await redis.xrange(`${prefix}{${shard}}:log`, start, "+", "COUNT", 5_000)
+      for (const [, fields] of entries) {
+        const f = new Map<string, string>()
+        for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!)
+        if (f.get("t") !== "TIME_EXPIRED") continue
+        const sessionId = f.get("sid")!
+        perSession.set(sessionId, (perSession.get(sessionId) ?? 0) + 1)
+        const committedAt = Number(f.get("e")!.split("-")[0])
+        lateness.recordMs(Math.max(0, committedAt - Number(f.get("at"))))
+      }
+      if (entries.length < 5_000) break
+      start = `(${entries[entries.length - 1]![0]}`
+    }
+  }
+  return { lateness, perSession }
+}
+
+const runOnce = async (run: number): Promise<RunResult> => {
+  const redis = await startRedis()
+  const prefix = "skdl:"
+  const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn", SHARD_COUNT: String(SHARDS) }
+  const services: Array<RunningService> = []
+  try {
+    services.push(await startService({ cwd: repoRoot, env, role: "worker" }), await startService({ cwd: repoRoot, env, role: "worker" }))
+    await sleep(2_000)
+    const before = await commandsProcessed(redis.client)
+    await sleep(IDLE_WINDOW_MS)
+    // The two INFO calls are the bench's own.
+    const idleCommandsPerSecond = (await commandsProcessed(redis.client) - before - 1) / (IDLE_WINDOW_MS / 1000)
+
+    const api = await startService({ cwd: repoRoot, env, role: "api" })
+    services.push(api)
+    const createdAt = Date.now()
+    await createAndStart(api.origin)
+    console.log(`run ${run}: ${sessionCount} sessions started in ${Date.now() - createdAt} ms; waiting for their deadlines`)
+    await sleep(Math.max(0, createdAt + FIRST_DEADLINE_MS + spreadMs + 3_000 - Date.now()))
+
+    const { lateness, perSession } = await collectExpiries(redis.client, prefix)
+    const counts = [...perSession.values()]
+    return {
+      idleCommandsPerSecond,
+      lateness: lateness.summary(),
+      expired: perSession.size,
+      missed: sessionCount - perSession.size,
+      doubled: counts.filter((n) => n > 1).length
+    }
+  } finally {
+    for (const service of services.reverse()) await service.stop()
+    await redis.stop()
+  }
+}
+
+const results: Array<RunResult> = []
+for (let run = 1; run <= runs; run++) {
+  const result = await runOnce(run)
+  results.push(result)
+  const l = result.lateness
+  console.log(
+    `run ${run}: lateness p50 ${l.p50} ms  p95 ${l.p95} ms  p99 ${l.p99} ms  max ${l.max} ms  ` +
+      `expired ${result.expired}  missed ${result.missed}  doubled ${result.doubled}  idle ${result.idleCommandsPerSecond.toFixed(1)} Redis cmd/s`
+  )
+}
+const med = (pick: (r: RunResult) => number) => median(results.map(pick))
+const summary = {
+  p50: med((r) => r.lateness.p50),
+  p95: med((r) => r.lateness.p95),
+  p99: med((r) => r.lateness.p99),
+  max: med((r) => r.lateness.max),
+  idleCommandsPerSecond: med((r) => r.idleCommandsPerSecond),
+  missed: results.reduce((n, r) => n + r.missed, 0),
+  doubled: results.reduce((n, r) => n + r.doubled, 0)
+}
+console.log(
+  `median of ${runs}: lateness p50 ${summary.p50} ms  p95 ${summary.p95} ms  p99 ${summary.p99} ms  max ${summary.max} ms  ` +
+    `idle ${summary.idleCommandsPerSecond.toFixed(1)} Redis cmd/s  missed ${summary.missed}  doubled ${summary.doubled} (all runs)`
+)
+const file = await writeReport(path.join(here, "results"), new Date(), {
+  bench: "deadlines",
+  machine: machineFacts(),
+  offered: { sessions: sessionCount, spreadMs, schedulers: 2, shards: SHARDS },
+  runs: results,
+  median: summary
+})
+console.log(`report: ${file}`)
+process.exit(summary.missed === 0 && summary.doubled === 0 ? 0 : 1)

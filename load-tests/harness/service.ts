@@ -1,0 +1,148 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { setTimeout as sleep } from "node:timers/promises"
+import { request } from "undici"
+
+/** A free TCP port on the loopback interface (asked of the kernel, then released). */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => {
+        if (address !== null && typeof address === "object") resolve(address.port)
+        else reject(new Error("no port assigned"))
+      })
+    })
+  })
+
+export interface ServiceOptions {
+  /** The repository root (where src/app/main.ts and node_modules/tsx are). */
+  readonly cwd: string
+  /** Extra environment; PORT and HOST are set by this module. */
+  readonly env: Record<string, string>
+  /** Role argument of main.ts. Default "api". */
+  readonly role?: string
+  /** Extra node flags, e.g. ["--cpu-prof", "--cpu-prof-dir", dir]. */
+  readonly nodeArgs?: ReadonlyArray<string>
+  readonly readyTimeoutMs?: number
+  /** How long stop() waits after SIGTERM before SIGKILL. Default 15 s. */
+  readonly stopTimeoutMs?: number
+}
+
+export interface RunningService {
+  readonly origin: string
+  readonly port: number
+  readonly pid: number
+  /** Log lines at pino level warn (40) or above, counted since start. */
+  readonly warnings: () => number
+  /** The last lines the service printed (stdout and stderr). */
+  readonly logTail: () => ReadonlyArray<string>
+  /** SIGTERM, then SIGKILL after the timeout; resolves with the exit code (null if killed). */
+  readonly stop: () => Promise<number | null>
+  readonly exited: () => boolean
+}
+
+const TAIL_LINES = 60
+
+const answersReady = async (origin: string): Promise<boolean> => {
+  try {
+    const response = await request(`${origin}/ready`, { headersTimeout: 2000, bodyTimeout: 2000 })
+    await response.body.dump()
+    return response.statusCode === 200
+  } catch {
+    return false // not listening yet
+  }
+}
+
+/**
+ * Spawns one SyncKairos instance (`node --import tsx src/app/main.ts api`, so the child is the server
+ * itself, not an npx wrapper) on a free loopback port and waits for `GET /ready` to answer 200.
+ * The child is also killed if this process exits without calling stop().
+ */
+export const startService = async (options: ServiceOptions): Promise<RunningService> => {
+  const port = await freePort()
+  const origin = `http://127.0.0.1:${port}`
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), "--import", "tsx", "src/app/main.ts", options.role ?? "api"],
+    {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env, PORT: String(port), HOST: "127.0.0.1" },
+      stdio: ["ignore", "pipe", "pipe"]
+    }
+  )
+  const pid = child.pid
+  if (pid === undefined) throw new Error("could not spawn the service")
+
+  const tail: Array<string> = []
+  let warnings = 0
+  let exitCode: number | null = null
+  let hasExited = false
+  const exitedPromise = new Promise<void>((resolve) => {
+    child.once("exit", (code) => {
+      exitCode = code
+      hasExited = true
+      resolve()
+    })
+  })
+  const onLine = (line: string) => {
+    if (line.length === 0) return
+    if (tail.length >= TAIL_LINES) tail.shift()
+    tail.push(line)
+    const level = /"level":(\d+)/.exec(line)
+    if (level === null || Number(level[1]) >= 40) warnings++
+  }
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = ""
+    stream?.setEncoding("utf8")
+    stream?.on("data", (chunk: string) => {
+      const lines = (pending + chunk).split("\n")
+      pending = lines.pop() ?? ""
+      for (const line of lines) onLine(line)
+    })
+  }
+  const killOnExit = () => {
+    if (!hasExited) child.kill("SIGKILL")
+  }
+  process.once("exit", killOnExit)
+
+  const stop = async (): Promise<number | null> => {
+    if (!hasExited) {
+      child.kill("SIGTERM")
+      const timeout = sleep(options.stopTimeoutMs ?? 15_000).then(() => "timeout" as const)
+      if ((await Promise.race([exitedPromise, timeout])) === "timeout" && !hasExited) {
+        child.kill("SIGKILL")
+        await exitedPromise
+      }
+    }
+    process.removeListener("exit", killOnExit)
+    return exitCode
+  }
+
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000)
+  for (;;) {
+    if (hasExited) {
+      throw new Error(`the service exited (code ${exitCode}) before it was ready:\n${tail.join("\n")}`)
+    }
+    // A worker serves no HTTP: it says when it is ready.
+    if (options.role === "worker" ? tail.some((line) => line.includes("synckairos ready")) : await answersReady(origin)) break
+    if (Date.now() > deadline) {
+      await stop()
+      throw new Error(`the service did not become ready within the timeout:\n${tail.join("\n")}`)
+    }
+    await sleep(100)
+  }
+
+  return {
+    origin,
+    port,
+    pid,
+    warnings: () => warnings,
+    logTail: () => [...tail],
+    stop,
+    exited: () => hasExited
+  }
+}
