@@ -36,8 +36,10 @@ export interface RunningService {
   readonly origin: string
   readonly port: number
   readonly pid: number
-  /** Log lines at pino level warn (40) or above, counted since start. */
+  /** Log lines at level warn or above (pino numbers ≥ 40 or labels), or not JSON at all, since start. */
   readonly warnings: () => number
+  /** The first of those lines (up to 20). */
+  readonly warningLines: () => ReadonlyArray<string>
   /** The last lines the service printed (stdout and stderr). */
   readonly logTail: () => ReadonlyArray<string>
   /** SIGTERM, then SIGKILL after the timeout; resolves with the exit code (null if killed). */
@@ -46,6 +48,15 @@ export interface RunningService {
 }
 
 const TAIL_LINES = 60
+const WARNING_LABELS = new Set(["warn", "warning", "error", "fatal"])
+
+/** A JSON log line at warn or above (pino's numeric levels or labels), or any line that is not JSON. */
+const isWarning = (line: string): boolean => {
+  const level = /"level":\s*(?:(\d+)|"([a-z]+)")/i.exec(line)
+  if (level === null) return true
+  if (level[1] !== undefined) return Number(level[1]) >= 40
+  return WARNING_LABELS.has((level[2] ?? "").toLowerCase())
+}
 
 const answersReady = async (origin: string): Promise<boolean> => {
   try {
@@ -78,6 +89,7 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
   if (pid === undefined) throw new Error("could not spawn the service")
 
   const tail: Array<string> = []
+  const warningLines: Array<string> = []
   let warnings = 0
   let exitCode: number | null = null
   let hasExited = false
@@ -92,8 +104,10 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     if (line.length === 0) return
     if (tail.length >= TAIL_LINES) tail.shift()
     tail.push(line)
-    const level = /"level":(\d+)/.exec(line)
-    if (level === null || Number(level[1]) >= 40) warnings++
+    if (isWarning(line)) {
+      warnings++
+      if (warningLines.length < 20) warningLines.push(line)
+    }
   }
   for (const stream of [child.stdout, child.stderr]) {
     let pending = ""
@@ -141,6 +155,7 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     port,
     pid,
     warnings: () => warnings,
+    warningLines: () => [...warningLines],
     logTail: () => [...tail],
     stop,
     exited: () => hasExited

@@ -12,7 +12,10 @@ export interface NewEvent {
   readonly at: number
   /** JSON. */
   readonly payload: string
-  /** JSON snapshot of the session after this event, carried in the shard log for consumers. */
+  /**
+   * JSON snapshot of the session after this event, carried in the shard log for consumers ("" once
+   * deleted). The last event's is the commit's new snapshot, so it travels to Redis only once.
+   */
   readonly stateAfter: string
 }
 
@@ -76,6 +79,7 @@ export interface EventStoreShape {
 /** Versions must step by one from expectedVersion: anything else is a bug in the caller. */
 const checkEventVersions = (request: CommitRequest): string | undefined => {
   if (request.events.length === 0) return "commit needs at least one event"
+  if (request.events.at(-1)!.stateAfter !== (request.state ?? "")) return "the last event's stateAfter must be the new state"
   const misnumbered = request.events.findIndex((event, i) => event.version !== request.expectedVersion + i + 1)
   return misnumbered === -1
     ? undefined

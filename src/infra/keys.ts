@@ -6,11 +6,16 @@
 const FNV_OFFSET_BASIS = 0x811c9dc5
 const FNV_PRIME = 0x01000193
 
-/** FNV-1a 32-bit over the UTF-8 bytes: stable across instances and languages. */
+/**
+ * FNV-1a 32-bit over the UTF-8 bytes: stable across instances and languages. Session ids are UUIDs,
+ * whose characters are their own UTF-8 bytes, so the hot path reads them without encoding a buffer.
+ */
 export const fnv1a32 = (input: string): number => {
   let hash = FNV_OFFSET_BASIS
-  for (const byte of Buffer.from(input, "utf8")) {
-    hash = Math.imul(hash ^ byte, FNV_PRIME)
+  if (/^[\x00-\x7f]*$/.test(input)) {
+    for (let i = 0; i < input.length; i++) hash = Math.imul(hash ^ input.charCodeAt(i), FNV_PRIME)
+  } else {
+    for (const byte of Buffer.from(input, "utf8")) hash = Math.imul(hash ^ byte, FNV_PRIME)
   }
   return hash >>> 0
 }

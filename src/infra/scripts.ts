@@ -138,9 +138,10 @@ export const commitScript: Script<CommitInput, CommitOutcome> = {
       String(input.shardLogMaxLen),
       String(input.events.length)
     ]
-    for (const event of input.events) {
-      args.push(String(event.version), event.type, String(event.at), event.payload, event.stateAfter)
-    }
+    input.events.forEach((event, i) => {
+      const isLast = i === input.events.length - 1
+      args.push(String(event.version), event.type, String(event.at), event.payload, isLast ? "" : event.stateAfter)
+    })
     return args
   },
   decode: (reply) => {

@@ -44,16 +44,19 @@ const event = (version: number, type = "CYCLE_SWITCHED"): NewEvent => ({
   version,
   at: 1_700_000_000_000 + version,
   payload: JSON.stringify({ n: version }),
-  stateAfter: JSON.stringify({ version, after: type })
+  stateAfter: JSON.stringify({ version })
 })
 
 const request = (sessionId: string, expectedVersion: number, count = 1, overrides: Partial<CommitRequest> = {}) => {
+  const state = overrides.state === undefined ? JSON.stringify({ version: expectedVersion + count }) : overrides.state
+  // The last event's state-after is the new snapshot ("" when the commit deletes the session).
   const events = Array.from({ length: count }, (_, i) => event(expectedVersion + i + 1))
+    .map((e, i) => (i === count - 1 ? { ...e, stateAfter: state ?? "" } : e))
   return {
     sessionId,
     expectedVersion,
     events,
-    state: JSON.stringify({ version: expectedVersion + count }),
+    state,
     ended: false,
     deadlineMs: null,
     idempotency: null,

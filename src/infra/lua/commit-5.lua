@@ -24,7 +24,8 @@
     ARGV[11] approximate max length of the session stream (MAXLEN ~)
     ARGV[12] approximate max length of the shard log (MAXLEN ~)
     ARGV[13] number of events N (>= 1), followed by N groups of 5:
-             version (integer), type, at (epoch ms), payload JSON, state-after JSON
+             version (integer), type, at (epoch ms), payload JSON, state-after JSON (empty for the
+             last event, whose state-after is the snapshot in ARGV[4])
 
   Output:
     { "replayed", fingerprint, last event id, body }  the idempotency record exists; nothing written
@@ -57,6 +58,10 @@ for i = 0, eventCount - 1 do
   local base = 14 + i * 5
   local version, eventType, at, payload, stateAfter =
     ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
+  if i == eventCount - 1 then
+    -- The state after the last event is the new snapshot (or nothing, on delete): sent once, in ARGV[4].
+    stateAfter = ARGV[3] == "1" and ARGV[4] or ""
+  end
   lastId = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[11], "*",
     "v", version, "t", eventType, "at", at, "p", payload)
   redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[12], "*",

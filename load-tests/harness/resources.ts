@@ -1,0 +1,150 @@
+import { readFile } from "node:fs/promises"
+import os from "node:os"
+
+const CLOCK_TICKS_PER_SECOND = 100 // USER_HZ on Linux
+
+/** User + system CPU seconds a process has used, from /proc (Linux); null where unreadable. */
+export const processCpuSeconds = async (pid: number): Promise<number | null> => {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8")
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return null
+  }
+}
+
+/** The whole machine's CPU time counters (all cores), from /proc/stat; null where unreadable. */
+export interface MachineTicks {
+  readonly busy: number
+  readonly idle: number
+  readonly steal: number
+  readonly total: number
+}
+
+export const machineTicks = async (): Promise<MachineTicks | null> => {
+  try {
+    const line = (await readFile("/proc/stat", "utf8")).split("\n", 1)[0] ?? ""
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number)
+    const idleAll = (idle ?? 0) + (iowait ?? 0)
+    const stealT = steal ?? 0
+    const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)
+    return { busy, idle: idleAll, steal: stealT, total: busy + idleAll + stealT }
+  } catch {
+    return null
+  }
+}
+
+/** How busy the whole machine is over `ms` (all cores = 100 %), e.g. before a bench starts. */
+export const machineBusyOver = async (ms: number): Promise<number | null> => {
+  const a = await machineTicks()
+  await new Promise((resolve) => setTimeout(resolve, ms))
+  const b = await machineTicks()
+  if (a === null || b === null || b.total <= a.total) return null
+  return Math.round(((b.busy - a.busy) / (b.total - a.total)) * 1000) / 10
+}
+
+export const selfCpuSeconds = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1e6
+}
+
+export interface CpuReading {
+  readonly atMs: number
+  readonly machine: MachineTicks | null
+  readonly service: number | null
+  readonly redis: number | null
+  readonly generator: number
+}
+
+export interface CpuShare {
+  /** CPU seconds used during the interval. */
+  readonly seconds: number
+  /** Average share of one core over the interval, in percent (200 % = both cores of a 2-core box). */
+  readonly percentOfCore: number
+  /** CPU microseconds per request. */
+  readonly usPerRequest: number
+}
+
+export interface CpuUsage {
+  readonly wallSeconds: number
+  /** Share of the whole machine (all cores) that was busy, and stolen by the hypervisor, in percent. */
+  readonly machineBusyPct: number | null
+  readonly machineStealPct: number | null
+  /**
+   * CPU used by everything but the service, Redis and this generator (other processes on the box,
+   * the kernel's own work), as a share of one core. High values mean the run was disturbed.
+   */
+  readonly otherCpuPct: number | null
+  readonly service: CpuShare | null
+  readonly redis: CpuShare | null
+  readonly generator: CpuShare
+}
+
+export const readCpu = async (servicePid: number, redisCpu: () => Promise<number>): Promise<CpuReading> => {
+  const [service, redis, machine] = await Promise.all([
+    processCpuSeconds(servicePid),
+    redisCpu().catch(() => null),
+    machineTicks()
+  ])
+  return { atMs: performance.now(), machine, service, redis, generator: selfCpuSeconds() }
+}
+
+const share = (before: number | null, after: number | null, wall: number, requests: number): CpuShare | null => {
+  if (before === null || after === null) return null
+  const seconds = Math.max(0, after - before)
+  return {
+    seconds: Math.round(seconds * 1000) / 1000,
+    percentOfCore: Math.round((seconds / wall) * 1000) / 10,
+    usPerRequest: requests > 0 ? Math.round((seconds * 1e6) / requests) : 0
+  }
+}
+
+/** CPU used by the service, Redis and this generator between two readings. */
+export const cpuBetween = (a: CpuReading, b: CpuReading, requests: number): CpuUsage => {
+  const wall = Math.max(1e-6, (b.atMs - a.atMs) / 1000)
+  const m = a.machine !== null && b.machine !== null && b.machine.total > a.machine.total
+    ? { busy: b.machine.busy - a.machine.busy, steal: b.machine.steal - a.machine.steal, total: b.machine.total - a.machine.total }
+    : null
+  const pct = (x: number, total: number) => Math.round((x / total) * 1000) / 10
+  const service = share(a.service, b.service, wall, requests)
+  const redis = share(a.redis, b.redis, wall, requests)
+  const generator = share(a.generator, b.generator, wall, requests) as CpuShare
+  const cores = os.cpus().length
+  const otherCpuPct = m === null || service === null || redis === null
+    ? null
+    : Math.max(0, Math.round(((m.busy / m.total) * cores * 100 - service.percentOfCore - redis.percentOfCore - generator.percentOfCore) * 10) / 10)
+  return {
+    wallSeconds: Math.round(wall * 1000) / 1000,
+    machineBusyPct: m === null ? null : pct(m.busy, m.total),
+    machineStealPct: m === null ? null : pct(m.steal, m.total),
+    otherCpuPct,
+    service,
+    redis,
+    generator
+  }
+}
+
+export interface MachineFacts {
+  readonly cpuModel: string
+  readonly cpuCount: number
+  readonly ramBytes: number
+  readonly ramGiB: number
+  readonly os: string
+  readonly node: string
+  readonly loadAverage: ReadonlyArray<number>
+}
+
+export const machineFacts = (): MachineFacts => {
+  const cpus = os.cpus()
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? "unknown",
+    cpuCount: cpus.length,
+    ramBytes: os.totalmem(),
+    ramGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100)
+  }
+}

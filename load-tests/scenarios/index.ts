@@ -1,0 +1,7 @@
+import type { Scenario } from "../harness/scenario.ts"
+import type { HttpContext } from "./context.ts"
+import { getMax } from "./get.ts"
+import { switchFixed, switchMax } from "./switch.ts"
+
+/** The bench's scenarios, in run order. Add new ones here (and to the README). */
+export const httpScenarios: ReadonlyArray<Scenario<HttpContext>> = [switchFixed(), switchMax(), getMax()]

@@ -1,0 +1,95 @@
+/**
+ * Turn switches. `switch-fixed` is the mirror of load-tests/switch.js (the k6 script run against
+ * deployed instances): same offered load (RATE 1000/s, open loop, for DURATION 20 s), same session
+ * setup (scenarios/sessions.ts ↔ setup() there), same request (POST /v1/sessions/:id/switch, body
+ * `{}`, round-robin over the sessions). Keep the two in step.
+ */
+import { runClosedLoop } from "../harness/closedLoop.ts"
+import { runOpenLoop } from "../harness/openLoop.ts"
+import { makePool } from "../harness/pool.ts"
+import type { OnComplete, RequestSpec } from "../harness/request.ts"
+import type { Scenario } from "../harness/scenario.ts"
+import { type HttpContext, scaledMs } from "./context.ts"
+import type { SessionFixture } from "./sessions.ts"
+
+export const SWITCH_RATE_PER_SEC = 1000
+export const SWITCH_FIXED_DURATION_S = 20
+/** Connections the open loop may open (lazily); far above rate × latency, so starts never queue. */
+export const SWITCH_FIXED_CONNECTIONS = 256
+export const MAX_RATE_CONNECTIONS = 50
+export const MAX_RATE_DURATION_S = 10
+
+const switchSource = (fixture: SessionFixture) => {
+  const requests = fixture.switchRequests
+  return (seq: number) => requests[seq % requests.length] as RequestSpec
+}
+
+const countSwitches = (fixture: SessionFixture): OnComplete => (seq, status) => {
+  if (status >= 200 && status < 300) fixture.switchesOk[seq % fixture.switchesOk.length]!++
+}
+
+export const switchFixed = (
+  ratePerSec = SWITCH_RATE_PER_SEC,
+  durationS = SWITCH_FIXED_DURATION_S,
+  name = "switch-fixed"
+): Scenario<HttpContext> => {
+  const offered = (scale: number) => {
+    const durationMs = scaledMs(durationS, scale)
+    return {
+      model: "open" as const,
+      ratePerSec,
+      durationS: durationMs / 1000,
+      connections: SWITCH_FIXED_CONNECTIONS,
+      requests: Math.round((durationMs * ratePerSec) / 1000),
+      description: `${ratePerSec}/s open loop for ${durationMs / 1000}s`
+    }
+  }
+  return {
+    name,
+    description: "POST /switch round-robin over the sessions at a fixed arrival rate; latency from the scheduled instant",
+    offered,
+    run: async ({ origin, fixture }, scale) => {
+      const pool = makePool(origin, SWITCH_FIXED_CONNECTIONS)
+      try {
+        return await runOpenLoop({
+          dispatcher: pool,
+          ratePerSec,
+          durationMs: scaledMs(durationS, scale),
+          connections: SWITCH_FIXED_CONNECTIONS,
+          source: switchSource(fixture),
+          onComplete: countSwitches(fixture)
+        })
+      } finally {
+        await pool.close()
+      }
+    }
+  }
+}
+
+export const switchMax = (
+  concurrency = MAX_RATE_CONNECTIONS,
+  durationS = MAX_RATE_DURATION_S
+): Scenario<HttpContext> => ({
+  name: "switch-max",
+  description: "POST /switch round-robin over the sessions, closed loop at maximum rate",
+  offered: (scale) => ({
+    model: "closed",
+    concurrency,
+    durationS: scaledMs(durationS, scale) / 1000,
+    description: `max rate, ${concurrency} connections, ${scaledMs(durationS, scale) / 1000}s`
+  }),
+  run: async ({ origin, fixture }, scale) => {
+    const pool = makePool(origin, concurrency)
+    try {
+      return await runClosedLoop({
+        dispatcher: pool,
+        concurrency,
+        durationMs: scaledMs(durationS, scale),
+        source: switchSource(fixture),
+        onComplete: countSwitches(fixture)
+      })
+    } finally {
+      await pool.close()
+    }
+  }
+})

@@ -1,0 +1,178 @@
+// SyncKairos switch load test for k6, run against deployed instances:
+//
+//   k6 run -e BASE_URLS=http://a:3000,http://b:3000 load-tests/switch.js
+//   k6 run -e BASE_URL=http://localhost:3000 -e RATE=500 -e DURATION=60s load-tests/switch.js
+//
+// Mirror of the `switch-fixed` scenario of load-tests/bench.ts (scenarios/switch.ts and
+// scenarios/sessions.ts): same offered load (RATE switches/s, default 1000, open model, for
+// DURATION, default 20s), same setup (SESSIONS started per_participant sessions, default 200, two
+// participants of 24 h each so nothing expires), same request (POST /v1/sessions/:id/switch with
+// body {} round-robin over the sessions). Change both together.
+// One difference: k6 measures http_req_duration from the moment the request is sent and reports
+// iterations it could not start on time as dropped_iterations; the bench measures latency from the
+// scheduled instant, so its schedule slips are inside its percentiles.
+//
+// Environment (all optional but the URL):
+//   BASE_URL / BASE_URLS  one URL, or a comma-separated list that requests are spread over
+//   RATE                  switches per second (default 1000)
+//   DURATION              e.g. 20s, 5m (default 20s)
+//   SESSIONS              sessions created and started in setup() (default 200)
+//   VUS / MAX_VUS         pre-allocated and maximum VUs (default 100 / 1000); raise them if
+//                         dropped_iterations is not 0
+//   P95_MS / P99_MS       latency thresholds for the switch requests (default 3 / 5 ms)
+//   MAX_ERROR_RATE        tolerated share of failed switches (default 0: any failure fails the run)
+//   KEEP_SESSIONS=1       skip deleting the sessions in teardown()
+import http from 'k6/http';
+import { check } from 'k6';
+import crypto from 'k6/crypto';
+import exec from 'k6/execution';
+import { Counter, Rate } from 'k6/metrics';
+
+const BASE_URLS = (__ENV.BASE_URLS || __ENV.BASE_URL || 'http://localhost:3000')
+  .split(',')
+  .map((u) => u.trim().replace(/\/+$/, ''))
+  .filter((u) => u.length > 0);
+const RATE = parseInt(__ENV.RATE || '1000', 10);
+const DURATION = __ENV.DURATION || '20s';
+const SESSIONS = parseInt(__ENV.SESSIONS || '200', 10);
+const VUS = parseInt(__ENV.VUS || '100', 10);
+const MAX_VUS = parseInt(__ENV.MAX_VUS || '1000', 10);
+const P95_MS = Number(__ENV.P95_MS || '3');
+const P99_MS = Number(__ENV.P99_MS || '5');
+const MAX_ERROR_RATE = Number(__ENV.MAX_ERROR_RATE || '0');
+const DAY_MS = 86400000;
+
+const JSON_PARAMS = { headers: { 'Content-Type': 'application/json' } };
+const SWITCH_BODY = '{}';
+const SWITCH_PARAMS = {
+  headers: { 'Content-Type': 'application/json' },
+  tags: { name: 'switch' },
+  timeout: '10s',
+};
+
+// Any non-2xx answer (or a network error) is a failed switch.
+const switchErrors = new Rate('switch_errors');
+const switchNon2xx = new Counter('switch_non_2xx');
+
+// Only 2xx counts as expected for http_req_failed (the default also accepts 3xx).
+http.setResponseCallback(http.expectedStatuses({ min: 200, max: 299 }));
+
+export const options = {
+  discardResponseBodies: true,
+  setupTimeout: '120s',
+  teardownTimeout: '120s',
+  summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
+  scenarios: {
+    switch_fixed: {
+      executor: 'constant-arrival-rate',
+      rate: RATE,
+      timeUnit: '1s',
+      duration: DURATION,
+      preAllocatedVUs: VUS,
+      maxVUs: MAX_VUS,
+      exec: 'switchTurn',
+    },
+  },
+  thresholds: {
+    'http_req_duration{name:switch}': [`p(95)<${P95_MS}`, `p(99)<${P99_MS}`],
+    'http_req_failed{name:switch}': [`rate<=${MAX_ERROR_RATE}`],
+    switch_errors: [`rate<=${MAX_ERROR_RATE}`],
+    // the offered load was really offered: no iteration skipped for lack of VUs
+    dropped_iterations: ['count==0'],
+  },
+};
+
+function uuidv4() {
+  const b = new Uint8Array(crypto.randomBytes(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  let hex = '';
+  for (let i = 0; i < b.length; i++) hex += (b[i] + 0x100).toString(16).slice(1);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function expectAll(responses, status, what) {
+  for (let i = 0; i < responses.length; i++) {
+    const r = responses[i];
+    if (r.status !== status) {
+      exec.test.abort(`setup: ${what} answered ${r.status} (expected ${status}): ${r.error || ''} ${r.body || ''}`);
+    }
+  }
+}
+
+// Creates and starts the sessions (through the first URL: every instance shares the same Redis).
+export function setup() {
+  if (BASE_URLS.length === 0) exec.test.abort('set BASE_URL or BASE_URLS');
+  const base = BASE_URLS[0];
+  const ids = [];
+  for (let i = 0; i < SESSIONS; i++) ids.push(uuidv4());
+  const setupParams = (name) => ({ headers: JSON_PARAMS.headers, tags: { name }, responseType: 'text', timeout: '30s' });
+  const CHUNK = 20;
+  for (let from = 0; from < ids.length; from += CHUNK) {
+    const chunk = ids.slice(from, from + CHUNK);
+    expectAll(http.batch(chunk.map((id) => ({
+      method: 'POST',
+      url: `${base}/v1/sessions`,
+      body: JSON.stringify({
+        session_id: id,
+        sync_mode: 'per_participant',
+        participants: [
+          { participant_id: uuidv4(), total_time_ms: DAY_MS },
+          { participant_id: uuidv4(), total_time_ms: DAY_MS },
+        ],
+        total_time_ms: DAY_MS,
+      }),
+      params: setupParams('create'),
+    }))), 201, 'POST /v1/sessions');
+    expectAll(http.batch(chunk.map((id) => ({
+      method: 'POST',
+      url: `${base}/v1/sessions/${id}/start`,
+      body: null,
+      params: setupParams('start'),
+    }))), 200, 'POST /v1/sessions/:id/start');
+  }
+  return { ids };
+}
+
+// URLs built once per VU: urls[instance][session].
+let urls = null;
+let warned = 0;
+
+// One switch per iteration. Iteration n switches session n mod SESSIONS; the instance rotates by
+// one every full round, so with several BASE_URLS each session's turns move between instances (as
+// behind a load balancer) while every instance gets the same share.
+export function switchTurn(data) {
+  if (urls === null) {
+    urls = BASE_URLS.map((base) => data.ids.map((id) => `${base}/v1/sessions/${id}/switch`));
+  }
+  const n = exec.scenario.iterationInTest;
+  const sessions = data.ids.length;
+  const session = n % sessions;
+  const instance = (n + Math.floor(n / sessions)) % urls.length;
+  const res = http.post(urls[instance][session], SWITCH_BODY, SWITCH_PARAMS);
+  const ok = res.status >= 200 && res.status < 300;
+  switchErrors.add(!ok);
+  if (!ok) {
+    switchNon2xx.add(1, { status: String(res.status) });
+    if (warned < 5) {
+      warned++;
+      console.warn(`switch ${urls[instance][session]} answered ${res.status} ${res.error || ''}`);
+    }
+  }
+  check(res, { 'switch answered 2xx': () => ok });
+}
+
+// Deletes the sessions (DELETE /v1/sessions/:id answers 204) unless KEEP_SESSIONS=1.
+export function teardown(data) {
+  if (__ENV.KEEP_SESSIONS === '1' || !data || !data.ids) return;
+  const base = BASE_URLS[0];
+  const CHUNK = 20;
+  for (let from = 0; from < data.ids.length; from += CHUNK) {
+    http.batch(data.ids.slice(from, from + CHUNK).map((id) => ({
+      method: 'DELETE',
+      url: `${base}/v1/sessions/${id}`,
+      body: null,
+      params: { tags: { name: 'delete' }, timeout: '30s' },
+    })));
+  }
+}
