@@ -118,7 +118,8 @@ export class CommandHandler extends Context.Service<CommandHandler, {
         }
       })
 
-      const execute = Effect.fn("CommandHandler.execute")(function*(sessionId: string, command: Command, options: CommandOptions) {
+      // Untraced: the hot path, and no tracer is installed to receive spans.
+      const execute = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions) {
         for (let n = 1; n <= commandMaxAttempts; n++) {
           const result = yield* attempt(sessionId, command, options)
           if (result._tag === "Done") return result.answer
@@ -126,7 +127,7 @@ export class CommandHandler extends Context.Service<CommandHandler, {
         return yield* new ContentionExceeded({ attempts: commandMaxAttempts })
       }, (effect, sessionId) => serialized(sessionId, effect))
 
-      const read = Effect.fn("CommandHandler.read")(function*(sessionId: string) {
+      const read = Effect.fnUntraced(function*(sessionId: string) {
         const loaded = yield* store.load(sessionId)
         if (loaded.state === null) return yield* new SessionNotFound({ sessionId })
         return { state: decodeState(loaded.state), lastEventId: loaded.lastEventId, serverTimeMs: loaded.serverTimeMs }

@@ -108,11 +108,11 @@ export class EventStore extends Context.Service<EventStore, EventStoreShape>()("
       const settings = yield* StoreSettings
       const keySchema = makeKeySchema(settings)
 
-      const load = Effect.fn("EventStore.load")(function*(sessionId: string, idempotencyKey?: string) {
+      const load = Effect.fnUntraced(function*(sessionId: string, idempotencyKey?: string) {
         return yield* redis.run(loadScript, { keys: keySchema.session(sessionId), idempotencyKey })
       })
 
-      const commit = Effect.fn("EventStore.commit")(function*(request: CommitRequest) {
+      const commit = Effect.fnUntraced(function*(request: CommitRequest) {
         const invalid = checkEventVersions(request)
         if (invalid !== undefined) return yield* Effect.die(new Error(`EventStore.commit: ${invalid}`))
         return yield* redis.run(commitScript, {
