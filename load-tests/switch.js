@@ -24,9 +24,9 @@
 //   KEEP_SESSIONS=1       skip deleting the sessions in teardown()
 import http from 'k6/http';
 import { check } from 'k6';
-import crypto from 'k6/crypto';
 import exec from 'k6/execution';
 import { Counter, Rate } from 'k6/metrics';
+import { createStartedSessions, deleteSessions } from './lib/sessions.js';
 
 const BASE_URLS = (__ENV.BASE_URLS || __ENV.BASE_URL || 'http://localhost:3000')
   .split(',')
@@ -40,9 +40,7 @@ const MAX_VUS = parseInt(__ENV.MAX_VUS || '1000', 10);
 const P95_MS = Number(__ENV.P95_MS || '3');
 const P99_MS = Number(__ENV.P99_MS || '5');
 const MAX_ERROR_RATE = Number(__ENV.MAX_ERROR_RATE || '0');
-const DAY_MS = 86400000;
 
-const JSON_PARAMS = { headers: { 'Content-Type': 'application/json' } };
 const SWITCH_BODY = '{}';
 const SWITCH_PARAMS = {
   headers: { 'Content-Type': 'application/json' },
@@ -82,56 +80,10 @@ export const options = {
   },
 };
 
-function uuidv4() {
-  const b = new Uint8Array(crypto.randomBytes(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  let hex = '';
-  for (let i = 0; i < b.length; i++) hex += (b[i] + 0x100).toString(16).slice(1);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-function expectAll(responses, status, what) {
-  for (let i = 0; i < responses.length; i++) {
-    const r = responses[i];
-    if (r.status !== status) {
-      exec.test.abort(`setup: ${what} answered ${r.status} (expected ${status}): ${r.error || ''} ${r.body || ''}`);
-    }
-  }
-}
-
 // Creates and starts the sessions (through the first URL: every instance shares the same Redis).
 export function setup() {
   if (BASE_URLS.length === 0) exec.test.abort('set BASE_URL or BASE_URLS');
-  const base = BASE_URLS[0];
-  const ids = [];
-  for (let i = 0; i < SESSIONS; i++) ids.push(uuidv4());
-  const setupParams = (name) => ({ headers: JSON_PARAMS.headers, tags: { name }, responseType: 'text', timeout: '30s' });
-  const CHUNK = 20;
-  for (let from = 0; from < ids.length; from += CHUNK) {
-    const chunk = ids.slice(from, from + CHUNK);
-    expectAll(http.batch(chunk.map((id) => ({
-      method: 'POST',
-      url: `${base}/v1/sessions`,
-      body: JSON.stringify({
-        session_id: id,
-        sync_mode: 'per_participant',
-        participants: [
-          { participant_id: uuidv4(), total_time_ms: DAY_MS },
-          { participant_id: uuidv4(), total_time_ms: DAY_MS },
-        ],
-        total_time_ms: DAY_MS,
-      }),
-      params: setupParams('create'),
-    }))), 201, 'POST /v1/sessions');
-    expectAll(http.batch(chunk.map((id) => ({
-      method: 'POST',
-      url: `${base}/v1/sessions/${id}/start`,
-      body: null,
-      params: setupParams('start'),
-    }))), 200, 'POST /v1/sessions/:id/start');
-  }
-  return { ids };
+  return { ids: createStartedSessions(BASE_URLS[0], SESSIONS) };
 }
 
 // URLs built once per VU: urls[instance][session].
@@ -165,14 +117,5 @@ export function switchTurn(data) {
 // Deletes the sessions (DELETE /v1/sessions/:id answers 204) unless KEEP_SESSIONS=1.
 export function teardown(data) {
   if (__ENV.KEEP_SESSIONS === '1' || !data || !data.ids) return;
-  const base = BASE_URLS[0];
-  const CHUNK = 20;
-  for (let from = 0; from < data.ids.length; from += CHUNK) {
-    http.batch(data.ids.slice(from, from + CHUNK).map((id) => ({
-      method: 'DELETE',
-      url: `${base}/v1/sessions/${id}`,
-      body: null,
-      params: { tags: { name: 'delete' }, timeout: '30s' },
-    })));
-  }
+  deleteSessions(BASE_URLS[0], data.ids);
 }

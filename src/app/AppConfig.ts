@@ -18,6 +18,17 @@ const settings = Config.all({
   wsSendBufferLimitBytes: Config.Int("WS_SEND_BUFFER_LIMIT_BYTES").pipe(Config.withDefault(1_048_576)),
   wsMaxMessageBytes: Config.Int("WS_MAX_MESSAGE_BYTES").pipe(Config.withDefault(65_536)),
   wsMaxInvalidMessages: Config.Int("WS_MAX_INVALID_MESSAGES").pipe(Config.withDefault(10)),
+  // The audit's settings are checked where they are used: AuditSettings.
+  databaseUrl: Config.String("DATABASE_URL").pipe(Config.withDefault("postgres://postgres@127.0.0.1:5432/synckairos")),
+  databaseAutoMigrate: Config.Boolean("DATABASE_AUTO_MIGRATE").pipe(Config.withDefault(true)),
+  auditBatchSize: Config.Int("AUDIT_BATCH_SIZE").pipe(Config.withDefault(500)),
+  auditBatchLingerMs: Config.Int("AUDIT_BATCH_LINGER_MS").pipe(Config.withDefault(100)),
+  auditWorkerConcurrency: Config.Int("AUDIT_WORKER_CONCURRENCY").pipe(Config.withDefault(4)),
+  auditJobAttempts: Config.Int("AUDIT_JOB_ATTEMPTS").pipe(Config.withDefault(8)),
+  auditRetryBaseMs: Config.Int("AUDIT_RETRY_BASE_MS").pipe(Config.withDefault(500)),
+  auditRedriveIntervalMs: Config.Int("AUDIT_REDRIVE_INTERVAL_MS").pipe(Config.withDefault(10_000)),
+  auditReclaimIdleMs: Config.Int("AUDIT_RECLAIM_IDLE_MS").pipe(Config.withDefault(30_000)),
+  shardLogRetentionMs: Config.Int("SHARD_LOG_RETENTION_MS").pipe(Config.withDefault(600_000)),
   logLevel: Config.Literals(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "LOG_LEVEL").pipe(
     Config.withDefault("info" as const)
   )

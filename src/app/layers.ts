@@ -6,8 +6,11 @@ import { ServerClock } from "../infra/ServerClock.ts"
 import { ShardLogReader } from "../infra/ShardLogReader.ts"
 import { StoreSettings } from "../infra/StoreSettings.ts"
 import { AppConfig } from "./AppConfig.ts"
+import { auditLayer, auditWorkerLayer } from "./audit.ts"
 import { CommandHandler } from "./CommandHandler.ts"
+import { Metrics } from "./metrics.ts"
 import { Scheduler } from "./Scheduler.ts"
+import { FanOut } from "./ws/FanOut.ts"
 
 /** Redis and the store settings, as the configuration asks. */
 const infraLayer = Layer.unwrap(
@@ -30,7 +33,9 @@ const infraLayer = Layer.unwrap(
 
 /** Everything the API process serves requests with, built on the given configuration. */
 export const apiLayer = <E>(config: Layer.Layer<AppConfig, E>) =>
-  Layer.mergeAll(CommandHandler.layer, ServerClock.layer(), ShardLogReader.layer(), DeadlineIndex.layer).pipe(
+  auditLayer.pipe(
+    Layer.provideMerge(Layer.mergeAll(CommandHandler.layer, ServerClock.layer(), DeadlineIndex.layer, FanOut.layer, Metrics.layer)),
+    Layer.provideMerge(ShardLogReader.layer()),
     Layer.provideMerge(EventStore.layer),
     Layer.provideMerge(infraLayer),
     Layer.provideMerge(config)
@@ -38,6 +43,6 @@ export const apiLayer = <E>(config: Layer.Layer<AppConfig, E>) =>
 
 export type ApiServices = Layer.Success<ReturnType<typeof apiLayer>>
 
-/** The background work: the scheduler, on the same services as the API. */
+/** The background work: the scheduler and the audit's projector and writer, on the same services as the API. */
 export const workerLayer = <E>(config: Layer.Layer<AppConfig, E>) =>
-  Scheduler.layer().pipe(Layer.provideMerge(apiLayer(config)))
+  Layer.mergeAll(Scheduler.layer(), auditWorkerLayer).pipe(Layer.provideMerge(apiLayer(config)))

@@ -88,7 +88,8 @@ const checkEventVersions = (request: CommitRequest): string | undefined => {
     }`
 }
 
-const toStoredEvent = ([id, fields]: [string, Array<string>]): StoredEvent => {
+/** One session-stream entry as XRANGE and XREVRANGE return it. */
+export const toStoredEvent = ([id, fields]: [string, Array<string>]): StoredEvent => {
   const values = new Map<string, string>()
   for (let i = 0; i + 1 < fields.length; i += 2) values.set(fields[i]!, fields[i + 1]!)
   return {

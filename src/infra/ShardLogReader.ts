@@ -29,7 +29,8 @@ export interface ShardLogReaderOptions {
   readonly batch?: number
 }
 
-const toEntry = (shard: number, [logId, fields]: [string, Array<string>]): LogEntry => {
+/** One shard-log entry as XREAD and XREADGROUP return it. */
+export const toEntry = (shard: number, [logId, fields]: [string, Array<string>]): LogEntry => {
   const f = new Map<string, string>()
   for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!)
   return {

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto"
 import { AppConfig, type AppSettings } from "../../src/app/AppConfig.ts"
 import { buildHttpApp } from "../../src/app/http/app.ts"
 import { apiLayer, workerLayer } from "../../src/app/layers.ts"
+import { testDatabaseUrl } from "./postgres.ts"
 import { deleteKeysWithPrefix, redisUrl, testPrefix } from "./redis.ts"
 
 export interface TestServer {
@@ -20,7 +21,7 @@ export const startServer = async (
   role: "api" | "all" = "api"
 ): Promise<TestServer> => {
   const prefix = testPrefix(fileTag)
-  const settings = { redisUrl, keyPrefix: prefix, logLevel: "warn" as const, ...overrides }
+  const settings = { redisUrl, keyPrefix: prefix, databaseUrl: testDatabaseUrl(), logLevel: "warn" as const, ...overrides }
   const layer = (role === "all" ? workerLayer : apiLayer)(AppConfig.layerWith(settings))
   const runtime = ManagedRuntime.make(layer)
   const app = await buildHttpApp(runtime, { bodyLimitBytes: 1_048_576, ...settings })

@@ -1,7 +1,12 @@
 import { Redis } from "ioredis"
+import type { TestProject } from "vitest/node"
+import { createTestDatabase, dropDatabase } from "./postgres.ts"
 
-/** Fails the run at once, with the reason, when the services the integration tests need are not up. */
-export default async function globalSetup(): Promise<void> {
+/**
+ * Fails the run at once, with the reason, when the services the integration tests need are not up;
+ * creates the run's fresh PostgreSQL database (migrated) and drops it when the run ends.
+ */
+export default async function globalSetup(project: TestProject): Promise<() => Promise<void>> {
   const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
   const redis = new Redis(url, { protocol: 2, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000, retryStrategy: () => null })
   try {
@@ -12,4 +17,9 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     redis.disconnect()
   }
+  const databaseUrl = await createTestDatabase("run").catch((error: unknown) => {
+    throw new Error(`PostgreSQL is not answering (${String(error)}); start it or set DATABASE_URL to a server tests may create databases on`)
+  })
+  project.provide("databaseUrl", databaseUrl)
+  return () => dropDatabase(databaseUrl)
 }

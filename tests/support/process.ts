@@ -1,6 +1,7 @@
 /** Runs the service as a real process, as `npm start` does, for tests that signal or kill it. */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createServer } from "node:net"
+import { testDatabaseUrl } from "./postgres.ts"
 import { redisUrl } from "./redis.ts"
 
 export const freePort = (): Promise<number> =>
@@ -24,7 +25,15 @@ export const spawnService = async (role: string, env: Record<string, string>): P
   const port = await freePort()
   let output = ""
   const child = spawn(process.execPath, ["--import", "tsx", "src/app/main.ts", role], {
-    env: { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: "info", ...env, PORT: String(port), HOST: "127.0.0.1" },
+    env: {
+      ...process.env,
+      REDIS_URL: redisUrl,
+      DATABASE_URL: testDatabaseUrl(),
+      LOG_LEVEL: "info",
+      ...env,
+      PORT: String(port),
+      HOST: "127.0.0.1"
+    },
     stdio: ["ignore", "pipe", "pipe"]
   })
   child.stdout!.on("data", (chunk) => (output += String(chunk)))

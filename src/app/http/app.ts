@@ -2,12 +2,21 @@ import swagger from "@fastify/swagger"
 import swaggerUi from "@fastify/swagger-ui"
 import { Effect, type ManagedRuntime } from "effect"
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from "fastify"
+import { EventStore } from "../../infra/EventStore.ts"
 import { RedisClient } from "../../infra/RedisClient.ts"
+import { AuditMonitor } from "../../infra/audit/AuditMonitor.ts"
+import { AuditRepository } from "../../infra/pg/AuditRepository.ts"
 import { ServerClock } from "../../infra/ServerClock.ts"
-import type { AppSettings } from "../AppConfig.ts"
+import { AppConfig, type AppSettings } from "../AppConfig.ts"
+import { auditReadiness } from "../auditReadiness.ts"
 import { CommandHandler } from "../CommandHandler.ts"
+import { History } from "../History.ts"
 import type { ApiServices } from "../layers.ts"
+import { Metrics, metricsRoutes } from "../metrics.ts"
+import { FanOut } from "../ws/FanOut.ts"
+import { websocketGateway } from "../ws/gateway.ts"
 import { fromSchemaErrors, validationFailure } from "./errorMapping.ts"
+import { historyRoutes } from "./historyRoutes.ts"
 import { sendFailure } from "./runner.ts"
 import { sessionRoutes } from "./sessionRoutes.ts"
 import { systemRoutes } from "./systemRoutes.ts"
@@ -23,7 +32,14 @@ export const buildHttpApp = async (
   const services = await runtime.runPromise(Effect.all({
     handler: Effect.service(CommandHandler),
     clock: Effect.service(ServerClock),
-    redis: Effect.service(RedisClient)
+    redis: Effect.service(RedisClient),
+    store: Effect.service(EventStore),
+    fanOut: Effect.service(FanOut),
+    metrics: Effect.service(Metrics),
+    config: Effect.service(AppConfig),
+    history: Effect.service(History),
+    repository: Effect.service(AuditRepository),
+    monitor: Effect.service(AuditMonitor)
   }))
 
   const app = Fastify({
@@ -74,8 +90,11 @@ export const buildHttpApp = async (
     }
   })
   await app.register(swaggerUi, { routePrefix: "/docs" })
-  await app.register(sessionRoutes(services.handler))
-  await app.register(systemRoutes(services))
+  await app.register(sessionRoutes(services.handler, services.history))
+  await app.register(historyRoutes(services.history))
+  await app.register(systemRoutes({ ...services, audit: auditReadiness(services) }))
+  await app.register(metricsRoutes(services.metrics))
+  await app.register(websocketGateway(services, services.config))
   // On close, answers still in flight end their keep-alive connections, so closing waits only for them.
   let closing = false
   app.addHook("preClose", async () => {

@@ -1,4 +1,5 @@
 import type { FieldIssue } from "../../domain/index.ts"
+import type { AuditUnavailable } from "../../infra/pg/AuditRepository.ts"
 import type { CommandError } from "../CommandHandler.ts"
 
 export interface HttpFailure {
@@ -8,8 +9,11 @@ export interface HttpFailure {
   readonly details?: unknown
 }
 
-/** Every failure a command can end in, and the one status and code each answers with. */
-export const toHttpFailure = (error: CommandError): HttpFailure => {
+/** Every failure a request can end in: a command's, or the audit's when a read needs PostgreSQL. */
+export type RequestError = CommandError | AuditUnavailable
+
+/** Every failure a request can end in, and the one status and code each answers with. */
+export const toHttpFailure = (error: RequestError): HttpFailure => {
   switch (error._tag) {
     case "InvalidCommand":
       return { status: 400, code: "VALIDATION_ERROR", message: "request validation failed", details: error.issues }
@@ -33,6 +37,8 @@ export const toHttpFailure = (error: CommandError): HttpFailure => {
       return { status: 422, code: "IDEMPOTENCY_KEY_REUSED", message: error.message }
     case "RedisUnavailable":
       return { status: 503, code: "SERVICE_UNAVAILABLE", message: "the session store is unavailable; retry shortly" }
+    case "AuditUnavailable":
+      return { status: 503, code: "AUDIT_UNAVAILABLE", message: "the audit database is unavailable; retry shortly" }
   }
 }
 

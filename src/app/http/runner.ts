@@ -1,7 +1,6 @@
 import { Effect, Result } from "effect"
 import type { FastifyReply } from "fastify"
-import type { CommandError } from "../CommandHandler.ts"
-import { type HttpFailure, toHttpFailure } from "./errorMapping.ts"
+import { type HttpFailure, type RequestError, toHttpFailure } from "./errorMapping.ts"
 
 export const sendFailure = (reply: FastifyReply, failure: HttpFailure) =>
   reply.status(failure.status).send({
@@ -15,7 +14,7 @@ export const sendFailure = (reply: FastifyReply, failure: HttpFailure) =>
 export const answer = async (
   reply: FastifyReply,
   status: number,
-  program: Effect.Effect<Record<string, unknown>, CommandError>
+  program: Effect.Effect<Record<string, unknown>, RequestError>
 ) => {
   const result = await Effect.runPromise(Effect.result(program))
   if (Result.isFailure(result)) return sendFailure(reply, toHttpFailure(result.failure))

@@ -120,7 +120,8 @@ const stateProperties = {
   elapsed_ms: { ...int, description: "count_up: time counted so far as of server_time_ms." },
   deadline_at: { ...isoOrNull, description: "When the running clock reaches zero if nobody acts." },
   server_time_ms: { ...int, description: "The server time every time field above is computed at." },
-  last_event_id: { type: "string", description: "Id of the last event applied; resume a feed from it." }
+  last_event_id: { type: "string", description: "Id of the last event applied; resume a feed from it." },
+  archived: { type: "boolean", description: "Present (true) when the session has left Redis: its last audited state, read-only." }
 } as const
 
 const stateRequired = [
@@ -182,5 +183,53 @@ export const timeResponse = {
     timestamp_ms: { ...int, description: "Same as data.server_time_ms (v2 field)." },
     server_version: { type: "string" },
     drift_tolerance_ms: int
+  }
+} as const
+
+// Query strings are not coerced (coerceTypes is off): numbers arrive as digits and are checked as such.
+const versionBound = (description: string) => ({ type: "string", pattern: "^(0|[1-9][0-9]{0,8})$", description }) as const
+
+export const historyQuery = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    order: { type: "string", enum: ["asc", "desc"], description: "Oldest first (default) or newest first." },
+    after_version: versionBound("Only events above this version; the next page of an oldest-first read."),
+    before_version: versionBound("Only events below this version; the next page of a newest-first read."),
+    limit: { type: "string", pattern: "^([1-9][0-9]{0,2}|1000)$", description: "Events per page, 1 to 1000 (default 100)." }
+  }
+} as const
+
+const historyEvent = {
+  type: "object",
+  required: ["id", "type", "version", "at", "at_ms", "payload"],
+  properties: {
+    id: { type: "string", description: "The event's id, as in WebSocket frames and last_event_id." },
+    type: { type: "string" },
+    version: int,
+    at: { type: "string", format: "date-time" },
+    at_ms: int,
+    payload: { type: "object", additionalProperties: true }
+  }
+} as const
+
+export const historyResponse = {
+  type: "object",
+  required: ["data"],
+  properties: {
+    data: {
+      type: "object",
+      required: ["session_id", "archived", "events", "next"],
+      properties: {
+        session_id: { type: "string" },
+        archived: { type: "boolean", description: "The session has left Redis: the events come from the audit." },
+        events: { type: "array", items: historyEvent },
+        next: {
+          type: ["object", "null"],
+          description: "The query bound of the next page in the same order (after_version or before_version); null on the last page.",
+          properties: { after_version: int, before_version: int }
+        }
+      }
+    }
   }
 } as const

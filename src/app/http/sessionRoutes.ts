@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify"
 import type { Command, CreateSessionInput, SyncMode, TimeoutAction } from "../../domain/index.ts"
 import type { CommandHandler, Outcome } from "../CommandHandler.ts"
+import type { History } from "../History.ts"
 import { validationFailure } from "./errorMapping.ts"
 import { requestOptions } from "./requestOptions.ts"
 import { answer, sendFailure } from "./runner.ts"
@@ -58,7 +59,7 @@ const switchAnswer = ({ state, events, serverTimeMs }: Outcome) =>
 
 const errors = { 400: errorResponse, 404: errorResponse, 409: errorResponse, 422: errorResponse, 503: errorResponse }
 
-export const sessionRoutes = (handler: CommandHandler["Service"]) => async (app: FastifyInstance) => {
+export const sessionRoutes = (handler: CommandHandler["Service"], history: History["Service"]) => async (app: FastifyInstance) => {
   const command = async (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -101,10 +102,15 @@ export const sessionRoutes = (handler: CommandHandler["Service"]) => async (app:
   }, (request, reply) => command(request, reply, request.params.id, { type: "DeleteSession" }, null, () => ({}), 204))
 
   app.get<{ Params: { id: string } }>("/v1/sessions/:id", {
-    schema: { tags: ["sessions"], summary: "The session as of now", params: sessionIdParams, response: { 200: sessionResponse, ...errors } }
+    schema: { tags: ["sessions"], summary: "The session as of now; once it has left Redis, as last audited (archived)", params: sessionIdParams, response: { 200: sessionResponse, ...errors } }
   }, (request, reply) =>
     answer(reply, 200, handler.read(request.params.id).pipe(
-      Effect.map((read) => ({ ...sessionView(read.state, read.serverTimeMs), last_event_id: read.lastEventId ?? "" }))
+      Effect.map((read) => ({ ...sessionView(read.state, read.serverTimeMs), last_event_id: read.lastEventId ?? "" })),
+      // Gone from Redis: its last audited state, read-only (commands on it answer SESSION_NOT_FOUND).
+      Effect.catchTag("SessionNotFound", () =>
+        history.archived(request.params.id).pipe(
+          Effect.map((read) => ({ ...sessionView(read.state, read.serverTimeMs), last_event_id: read.lastEventId, archived: true }))
+        ))
     )))
 }
 

@@ -2,13 +2,18 @@ import { Effect } from "effect"
 import type { FastifyInstance } from "fastify"
 import type { RedisClient } from "../../infra/RedisClient.ts"
 import type { ServerClock } from "../../infra/ServerClock.ts"
+import type { AuditReadiness } from "../auditReadiness.ts"
 import { errorResponse, timeResponse } from "./schemas.ts"
 
 /** Served only to tell clients how far their clocks are off; see the README's time sync section. */
 const DRIFT_TOLERANCE_MS = 50
 const SERVER_VERSION = "3.0.0"
 
-export const systemRoutes = (deps: { clock: ServerClock["Service"]; redis: RedisClient["Service"] }) =>
+export const systemRoutes = (deps: {
+  clock: ServerClock["Service"]
+  redis: RedisClient["Service"]
+  audit: Effect.Effect<AuditReadiness>
+}) =>
 async (app: FastifyInstance) => {
   app.get("/v1/time", {
     schema: { tags: ["time"], summary: "Server time, the base of every time field", response: { 200: timeResponse } }
@@ -20,10 +25,17 @@ async (app: FastifyInstance) => {
   app.get("/health", { schema: { tags: ["operations"], summary: "The process is up" } }, async () => ({ status: "ok" }))
 
   app.get("/ready", {
-    schema: { tags: ["operations"], summary: "Redis answers: this instance can serve commands", response: { 503: errorResponse } }
+    schema: {
+      tags: ["operations"],
+      summary: "Redis answers: this instance can serve commands (status \"degraded\" when the audit is down or behind)",
+      response: { 503: errorResponse }
+    }
   }, async (_request, reply) => {
     const result = await Effect.runPromise(Effect.result(deps.redis.ping))
-    if (result._tag === "Success") return { status: "ready", checks: { redis: "ok" } }
+    if (result._tag === "Success") {
+      const audit = await Effect.runPromise(deps.audit)
+      return { status: audit.degraded ? "degraded" : "ready", checks: { redis: "ok", ...audit.checks } }
+    }
     return reply.status(503).send({
       error: { code: "NOT_READY", message: "Redis does not answer", details: { redis: result.failure.message } }
     })

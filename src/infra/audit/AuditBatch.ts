@@ -1,0 +1,66 @@
+import type { LogEntry } from "../ShardLogReader.ts"
+
+/** One committed event as the audit stores it. */
+export interface AuditEvent {
+  readonly sessionId: string
+  readonly version: number
+  /** Id in the session's own stream, what clients see. */
+  readonly eventId: string
+  readonly type: string
+  /** Epoch ms. */
+  readonly at: number
+  /** JSON. */
+  readonly payload: string
+}
+
+/** A session's state after one of its events (the latest of the batch that left a state). */
+export interface AuditSnapshot {
+  readonly sessionId: string
+  readonly version: number
+  /** Snapshot JSON. */
+  readonly state: string
+}
+
+/**
+ * What one job carries from a shard log to PostgreSQL: the events, and per session only its latest
+ * snapshot (the log carries one per event, most of which the audit does not need).
+ */
+export interface AuditBatch {
+  readonly events: ReadonlyArray<AuditEvent>
+  readonly snapshots: ReadonlyArray<AuditSnapshot>
+}
+
+export const batchOf = (entries: ReadonlyArray<LogEntry>): AuditBatch => {
+  const latest = new Map<string, AuditSnapshot>()
+  for (const entry of entries) {
+    const previous = latest.get(entry.sessionId)
+    if (entry.stateAfter !== "" && (previous === undefined || previous.version < entry.version)) {
+      latest.set(entry.sessionId, { sessionId: entry.sessionId, version: entry.version, state: entry.stateAfter })
+    }
+  }
+  return {
+    events: entries.map((e) => ({
+      sessionId: e.sessionId,
+      version: e.version,
+      eventId: e.eventId,
+      type: e.type,
+      at: e.at,
+      payload: e.payload
+    })),
+    snapshots: [...latest.values()]
+  }
+}
+
+/**
+ * The same entries always make the same job id, so a batch handed off again (its consumer died
+ * before acknowledging) is ignored by BullMQ while the first job exists. Shard log ids hold no ":"
+ * and the id is never all digits, as BullMQ requires.
+ */
+export const jobIdOf = (shard: number, entries: ReadonlyArray<LogEntry>): string =>
+  `${shard}_${entries[0]?.logId ?? "0-0"}_${entries.at(-1)?.logId ?? "0-0"}`
+
+/** The millisecond part of a stream id (`<ms>-<seq>`): when Redis appended the entry. */
+export const streamIdMs = (id: string): number => Number(id.slice(0, id.indexOf("-")))
+
+/** The commit time of the oldest event of the job `jobId` names. */
+export const jobOldestMs = (jobId: string): number => streamIdMs(jobId.split("_")[1] ?? "0-0")

@@ -1,0 +1,115 @@
+import { Queue } from "bullmq"
+import { Context, Effect, Layer } from "effect"
+import type { RedisOptions } from "ioredis"
+import { RedisClient, RedisUnavailable } from "../RedisClient.ts"
+import type { RedisConnection } from "../scripts.ts"
+import { StoreSettings } from "../StoreSettings.ts"
+import { type AuditBatch, jobOldestMs } from "./AuditBatch.ts"
+import { AuditSettings } from "./AuditSettings.ts"
+
+export const AUDIT_QUEUE_NAME = "audit"
+
+/** Every BullMQ key of the queue shares the hash tag `{audit}`: one cluster slot, as BullMQ's scripts need. */
+export const auditQueuePrefix = (keyPrefix: string): string => `${keyPrefix}{audit}`
+
+/**
+ * A connection of BullMQ's own, like the app's (standalone or cluster) but with the options BullMQ
+ * needs; BullMQ closes it with the queue or worker. BullMQ refuses an ioredis keyPrefix; ours has none.
+ */
+export const bullConnection = (connection: RedisConnection, options: Partial<RedisOptions>): RedisConnection =>
+  "nodes" in connection
+    ? connection.duplicate(undefined, { redisOptions: { ...connection.options.redisOptions, ...options } })
+    : connection.duplicate(options)
+
+/** Jobs waiting to be written, by state, and the commit time of the oldest event among them. */
+export interface QueueStatus {
+  readonly waiting: number
+  readonly active: number
+  readonly delayed: number
+  readonly failed: number
+  /** Epoch ms (Redis clock); null when no job is waiting to be written. */
+  readonly oldestMs: number | null
+}
+
+const PENDING_STATES = ["waiting", "active", "delayed", "failed", "prioritized"] as const
+/** Ids looked at per state to find the oldest job: the states are ordered by age only roughly. */
+const OLDEST_SCAN = 100
+/** Jobs moved at once when re-driving. */
+const REDRIVE_COUNT = 10_000
+/** Completed jobs are kept for a while, so that a batch handed off twice is ignored, not written twice. */
+const KEEP_COMPLETED = { age: 600, count: 5000 }
+
+const unavailable = (cause: unknown) => new RedisUnavailable({ message: cause instanceof Error ? cause.message : String(cause) })
+
+/** The BullMQ queue between the projector and the audit writer. */
+export class AuditQueue extends Context.Service<AuditQueue, {
+  readonly name: string
+  readonly prefix: string
+  /** Adds the batch as job `jobId` unless a job of that id exists. */
+  readonly handOff: (jobId: string, batch: AuditBatch) => Effect.Effect<void, RedisUnavailable>
+  readonly status: Effect.Effect<QueueStatus, RedisUnavailable>
+  /**
+   * Moves failed jobs back to waiting and backed-off jobs to now, e.g. once PostgreSQL answers again;
+   * returns whether there were any.
+   */
+  readonly redrive: Effect.Effect<boolean, RedisUnavailable>
+}>()("synckairos/infra/AuditQueue") {
+  static readonly layer: Layer.Layer<AuditQueue, never, RedisClient | StoreSettings | AuditSettings> = Layer.effect(
+    AuditQueue,
+    Effect.gen(function*() {
+      const redis = yield* RedisClient
+      const store = yield* StoreSettings
+      const settings = yield* AuditSettings
+      const prefix = auditQueuePrefix(store.keyPrefix)
+      const queue = yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const queue = new Queue(AUDIT_QUEUE_NAME, {
+            connection: bullConnection(redis.connection, {}),
+            prefix,
+            // Failed jobs are never removed: they wait to be re-driven, nothing is dropped.
+            defaultJobOptions: {
+              attempts: settings.jobAttempts,
+              backoff: { type: "exponential", delay: settings.retryBaseMs },
+              removeOnComplete: KEEP_COMPLETED,
+              removeOnFail: false
+            }
+          })
+          queue.on("error", () => {
+            // Reported by the call that fails.
+          })
+          return queue
+        }),
+        (queue) => Effect.promise(() => queue.close().catch(() => undefined))
+      )
+      const use = <A>(f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: unavailable })
+
+      const handOff = (jobId: string, batch: AuditBatch) => use(() => queue.add("batch", batch, { jobId })).pipe(Effect.asVoid)
+
+      const status = Effect.gen(function*() {
+        const counts = yield* use(() => queue.getJobCounts(...PENDING_STATES))
+        const nonEmpty = PENDING_STATES.filter((state) => (counts[state] ?? 0) > 0)
+        const ids = yield* Effect.forEach(nonEmpty, (state) => use(() => queue.getRanges([state], 0, OLDEST_SCAN - 1, true)), {
+          concurrency: "unbounded"
+        })
+        const oldest = ids.flat().reduce((min, id) => Math.min(min, jobOldestMs(id)), Number.POSITIVE_INFINITY)
+        return {
+          waiting: (counts["waiting"] ?? 0) + (counts["prioritized"] ?? 0),
+          active: counts["active"] ?? 0,
+          delayed: counts["delayed"] ?? 0,
+          failed: counts["failed"] ?? 0,
+          oldestMs: Number.isFinite(oldest) ? oldest : null
+        }
+      })
+
+      const redrive = Effect.gen(function*() {
+        const counts = yield* use(() => queue.getJobCounts("failed", "delayed"))
+        if ((counts["failed"] ?? 0) + (counts["delayed"] ?? 0) === 0) return false
+        yield* use(() => queue.retryJobs({ state: "failed", count: REDRIVE_COUNT }))
+        yield* use(() => queue.promoteJobs({ count: REDRIVE_COUNT }))
+        return true
+      })
+
+      return AuditQueue.of({ name: AUDIT_QUEUE_NAME, prefix, handOff, status, redrive })
+    })
+  )
+}

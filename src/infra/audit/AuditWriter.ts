@@ -1,0 +1,67 @@
+import { Worker } from "bullmq"
+import { Effect, Layer } from "effect"
+import { AuditRepository } from "../pg/AuditRepository.ts"
+import { RedisClient } from "../RedisClient.ts"
+import { ServerClock } from "../ServerClock.ts"
+import type { AuditBatch } from "./AuditBatch.ts"
+import { AuditObserver } from "./AuditObserver.ts"
+import { AuditQueue, bullConnection } from "./AuditQueue.ts"
+import { AuditSettings } from "./AuditSettings.ts"
+
+/**
+ * The audit's writing side: a BullMQ worker that commits each batch to PostgreSQL in one
+ * transaction. A failed attempt is retried with exponential backoff (the job's options); a job out
+ * of attempts is parked as failed, never dropped, and every `redriveIntervalMs` the parked and
+ * backed-off jobs are re-driven as soon as PostgreSQL answers again. A job whose worker died is
+ * taken back by BullMQ's stalled check once its lock (`reclaimIdleMs`) has expired.
+ */
+export const auditWriterLayer: Layer.Layer<
+  never,
+  never,
+  RedisClient | AuditSettings | AuditQueue | AuditRepository | AuditObserver | ServerClock
+> = Layer.effectDiscard(
+  Effect.gen(function*() {
+    const redis = yield* RedisClient
+    const settings = yield* AuditSettings
+    const queue = yield* AuditQueue
+    const repository = yield* AuditRepository
+    const observer = yield* AuditObserver
+    const clock = yield* ServerClock
+
+    const write = (batch: AuditBatch) =>
+      repository.writeBatch(batch).pipe(
+        Effect.tap((result) => Effect.map(clock.nowMs, (now) => observer.written(batch, result, now))),
+        Effect.tap((result) =>
+          result.conflicts > 0
+            ? Effect.logError("audit: events collide with audited ones under the same session version", result)
+            : Effect.void
+        ),
+        // BullMQ retries what throws.
+        Effect.catchTag("AuditUnavailable", (error) => Effect.die(new Error(error.message)))
+      )
+
+    yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const worker = new Worker<AuditBatch>(queue.name, (job) => Effect.runPromise(write(job.data)), {
+          // Blocking reads wait longer than any command timeout, and BullMQ retries commands itself.
+          connection: bullConnection(redis.connection, { maxRetriesPerRequest: null, commandTimeout: undefined }),
+          prefix: queue.prefix,
+          concurrency: settings.workerConcurrency,
+          lockDuration: settings.reclaimIdleMs,
+          stalledInterval: Math.min(settings.reclaimIdleMs, 5000)
+        })
+        worker.on("failed", (job) => observer.failed(job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1)))
+        worker.on("error", (error) => Effect.runFork(Effect.logWarning("audit worker error", error.message)))
+        return worker
+      }),
+      (worker) => Effect.promise(() => worker.close().catch(() => undefined))
+    )
+
+    const redrive = repository.ping.pipe(
+      Effect.andThen(queue.redrive),
+      Effect.tap((moved) => moved ? Effect.logInfo("audit: re-drove failed and backed-off jobs") : Effect.void),
+      Effect.ignore
+    )
+    yield* Effect.forkScoped(Effect.forever(Effect.delay(redrive, settings.redriveIntervalMs)))
+  })
+)

@@ -1,0 +1,155 @@
+import { randomBytes } from "node:crypto"
+import { hostname } from "node:os"
+import { Effect, Layer, Schedule } from "effect"
+import { makeKeySchema } from "../keys.ts"
+import { RedisClient, type RedisUnavailable } from "../RedisClient.ts"
+import type { RedisConnection } from "../scripts.ts"
+import { ServerClock } from "../ServerClock.ts"
+import { type LogEntry, toEntry } from "../ShardLogReader.ts"
+import { StoreSettings } from "../StoreSettings.ts"
+import { batchOf, jobIdOf } from "./AuditBatch.ts"
+import { AuditObserver } from "./AuditObserver.ts"
+import { AuditQueue } from "./AuditQueue.ts"
+import { AuditSettings } from "./AuditSettings.ts"
+import { compareStreamIds, fieldsOf, nextStreamId, readGroupInfo } from "./groupInfo.ts"
+
+export const AUDIT_GROUP = "audit"
+
+type RawEntry = [string, Array<string> | null]
+
+/** Back off from 50 ms, never waiting more than a second between tries: Redis is the hot path's store too. */
+const retrying = Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("1 second")])
+/** Consumers with nothing pending that have not read for this many reclaim periods are gone: forget them. */
+const DEAD_CONSUMER_PERIODS = 10
+/** How long one XREADGROUP blocks when nothing arrives. */
+const BLOCK_MS = 2000
+
+/**
+ * The audit's reading side: a consumer group `audit` on every shard log. Each shard has its own
+ * blocking XREADGROUP connection; what it reads is handed to the BullMQ queue as one job with a
+ * deterministic id, and acknowledged only once the job is in the queue, so a crash in between leaves
+ * the entries pending. Every `reclaimIdleMs`-ish, entries pending on a consumer that has been idle that
+ * long (it died) are claimed and handed off again; the log is trimmed up to what the group has
+ * acknowledged (never further), keeping `shardLogRetentionMs` of history for readers resuming after
+ * a reconnect; and consumers long gone are removed from the group.
+ */
+export const projectorLayer: Layer.Layer<
+  never,
+  RedisUnavailable,
+  RedisClient | StoreSettings | AuditSettings | AuditQueue | AuditObserver | ServerClock
+> = Layer.effectDiscard(
+  Effect.gen(function*() {
+    const redis = yield* RedisClient
+    const store = yield* StoreSettings
+    const settings = yield* AuditSettings
+    const queue = yield* AuditQueue
+    const observer = yield* AuditObserver
+    const clock = yield* ServerClock
+    const keys = makeKeySchema(store)
+    const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`
+    const maintenanceMs = Math.min(settings.reclaimIdleMs, 5000)
+
+    const ensureGroup = (key: string) =>
+      redis.use((c) =>
+        c.xgroup("CREATE", key, AUDIT_GROUP, "0", "MKSTREAM").catch((error: unknown) => {
+          // Another projector created it first.
+          if (!String(error).includes("BUSYGROUP")) throw error
+        })
+      )
+
+    const handOff = Effect.fnUntraced(function*(shard: number, raw: ReadonlyArray<[string, Array<string>]>, reclaimed: boolean) {
+      const entries: Array<LogEntry> = raw.map((item) => toEntry(shard, item))
+      yield* queue.handOff(jobIdOf(shard, entries), batchOf(entries)).pipe(Effect.retry(retrying))
+      yield* redis.use((c) => c.xack(keys.shard(shard).log, AUDIT_GROUP, ...entries.map((e) => e.logId))).pipe(
+        Effect.retry(retrying)
+      )
+      observer.handedOff(entries.length, reclaimed)
+    })
+
+    const tail = Effect.fnUntraced(function*(shard: number, connection: RedisConnection) {
+      const key = keys.shard(shard).log
+      const read = (count: number, block: boolean) =>
+        Effect.tryPromise(() =>
+          block
+            ? connection.xreadgroup("GROUP", AUDIT_GROUP, consumer, "COUNT", count, "BLOCK", BLOCK_MS, "STREAMS", key, ">")
+            : connection.xreadgroup("GROUP", AUDIT_GROUP, consumer, "COUNT", count, "STREAMS", key, ">")
+        ).pipe(
+          Effect.map((reply) => (reply as Array<[string, Array<[string, Array<string>]>]> | null)?.[0]?.[1] ?? []),
+          // The log was deleted (and its group with it): start it again.
+          Effect.tapError((error) => String(error).includes("NOGROUP") ? Effect.ignore(ensureGroup(key)) : Effect.void),
+          Effect.retry(retrying)
+        )
+      while (true) {
+        const raw = yield* read(settings.batchSize, true)
+        if (raw.length === 0) continue
+        // A trickle would make a job of an event or two, and per-job costs would then bound the
+        // audit's rate: what arrives within the linger joins the batch.
+        if (raw.length < settings.batchSize) {
+          yield* Effect.sleep(settings.batchLingerMs)
+          raw.push(...yield* read(settings.batchSize - raw.length, false))
+        }
+        yield* handOff(shard, raw, false)
+      }
+    })
+
+    /** Takes over entries pending for longer than reclaimIdleMs on any consumer, in batches, and hands them off. */
+    const reclaim = Effect.fnUntraced(function*(shard: number) {
+      const key = keys.shard(shard).log
+      let cursor = "0-0"
+      do {
+        const [next, claimed, deleted] = (yield* redis.use((c) =>
+          c.xautoclaim(key, AUDIT_GROUP, consumer, settings.reclaimIdleMs, cursor, "COUNT", settings.batchSize)
+        )) as [string, Array<RawEntry>, Array<string>]
+        const live = claimed.filter((entry): entry is [string, Array<string>] => entry[1] !== null)
+        if (live.length > 0) yield* handOff(shard, live, true)
+        if (deleted.length > 0) {
+          observer.lost(deleted.length)
+          yield* Effect.logError("audit: shard-log entries were trimmed before they were audited", { shard, entries: deleted.length })
+          yield* redis.use((c) => c.xack(key, AUDIT_GROUP, ...deleted))
+        }
+        cursor = next
+      } while (cursor !== "0-0")
+    })
+
+    /** Trims below what the group has acknowledged and older than the retention: never an entry not yet handed off. */
+    const trim = Effect.fnUntraced(function*(shard: number) {
+      const key = keys.shard(shard).log
+      const group = yield* readGroupInfo(redis, key, AUDIT_GROUP)
+      if (group === null) return
+      const audited = group.oldestPendingId ?? nextStreamId(group.lastDeliveredId)
+      const retained = `${(yield* clock.nowMs) - settings.shardLogRetentionMs}-0`
+      const minId = compareStreamIds(audited, retained) < 0 ? audited : retained
+      yield* redis.use((c) => c.xtrim(key, "MINID", minId))
+    })
+
+    const forgetDeadConsumers = Effect.fnUntraced(function*(shard: number) {
+      const key = keys.shard(shard).log
+      const consumers = (yield* redis.use((c) => c.xinfo("CONSUMERS", key, AUDIT_GROUP))) as Array<Array<unknown>>
+      for (const info of consumers.map(fieldsOf)) {
+        const name = String(info.get("name"))
+        const idle = Number(info.get("idle"))
+        if (name !== consumer && Number(info.get("pending")) === 0 && idle > DEAD_CONSUMER_PERIODS * settings.reclaimIdleMs) {
+          yield* redis.use((c) => c.xgroup("DELCONSUMER", key, AUDIT_GROUP, name))
+        }
+      }
+    })
+
+    const maintain = Effect.forEach(
+      Array.from({ length: store.shardCount }, (_, shard) => shard),
+      (shard) =>
+        Effect.all([reclaim(shard), trim(shard), forgetDeadConsumers(shard)], { discard: true }).pipe(
+          Effect.catch((error) => Effect.logWarning("audit: shard-log maintenance failed", { shard, error: error.message }))
+        ),
+      { discard: true }
+    )
+
+    for (let shard = 0; shard < store.shardCount; shard++) {
+      yield* ensureGroup(keys.shard(shard).log)
+    }
+    for (let shard = 0; shard < store.shardCount; shard++) {
+      const connection = yield* redis.dedicated(BLOCK_MS)
+      yield* Effect.forkScoped(tail(shard, connection))
+    }
+    yield* Effect.forkScoped(Effect.forever(Effect.delay(maintain, maintenanceMs)))
+  })
+)

@@ -1,0 +1,66 @@
+import { Effect } from "effect"
+import type { RedisClient, RedisUnavailable } from "../RedisClient.ts"
+
+/** Where a consumer group stands on one stream. */
+export interface GroupInfo {
+  /** The last entry delivered to any consumer of the group. */
+  readonly lastDeliveredId: string
+  /** Delivered, not yet acknowledged. */
+  readonly pending: number
+  /** The oldest of those; null when none is pending. */
+  readonly oldestPendingId: string | null
+  /** Entries not yet delivered; null when Redis cannot tell (entries were deleted past the group). */
+  readonly undelivered: number | null
+}
+
+const parseId = (id: string): [number, number] => {
+  const dash = id.indexOf("-")
+  return [Number(id.slice(0, dash)), Number(id.slice(dash + 1))]
+}
+
+export const compareStreamIds = (a: string, b: string): number => {
+  const [aMs, aSeq] = parseId(a)
+  const [bMs, bSeq] = parseId(b)
+  return aMs === bMs ? aSeq - bSeq : aMs - bMs
+}
+
+/** The smallest id after `id`. */
+export const nextStreamId = (id: string): string => {
+  const [ms, seq] = parseId(id)
+  return `${ms}-${seq + 1}`
+}
+
+/** The field/value pairs of an XINFO reply. */
+export const fieldsOf = (flat: ReadonlyArray<unknown>): Map<string, unknown> => {
+  const fields = new Map<string, unknown>()
+  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(String(flat[i]), flat[i + 1])
+  return fields
+}
+
+/** XINFO GROUPS and XPENDING of one group; null when the stream or the group does not exist. */
+export const readGroupInfo = (
+  redis: RedisClient["Service"],
+  key: string,
+  group: string
+): Effect.Effect<GroupInfo | null, RedisUnavailable> =>
+  Effect.gen(function*() {
+    const groups = yield* redis.use((c) =>
+      (c.xinfo("GROUPS", key) as Promise<Array<Array<unknown>>>).catch((error: unknown) => {
+        if (String(error).includes("no such key")) return []
+        throw error
+      })
+    )
+    const fields = groups.map(fieldsOf).find((f) => f.get("name") === group)
+    if (fields === undefined) return null
+    const pending = Number(fields.get("pending"))
+    const oldestPendingId = pending === 0
+      ? null
+      : ((yield* redis.use((c) => c.xpending(key, group))) as [number, string | null, string | null, unknown])[1]
+    const lag = fields.get("lag")
+    return {
+      lastDeliveredId: String(fields.get("last-delivered-id")),
+      pending,
+      oldestPendingId,
+      undelivered: lag === null || lag === undefined ? null : Number(lag)
+    }
+  })

@@ -1,0 +1,169 @@
+/** A session's history and its archived state: from Redis while it lives, from PostgreSQL once it has left. */
+import { Redis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeKeySchema } from "../../src/infra/keys.ts"
+import { call, startServer, type TestServer, uuid } from "../support/app.ts"
+import { expectAuditMatchesRedis } from "../support/audit.ts"
+import { testDatabaseUrl } from "../support/postgres.ts"
+import { redisUrl } from "../support/redis.ts"
+
+let server: TestServer
+let redis: Redis
+const SHARDS = 16
+
+beforeAll(async () => {
+  server = await startServer("audit-history", { shardCount: SHARDS }, "all")
+  redis = new Redis(redisUrl, { protocol: 2 })
+})
+afterAll(async () => {
+  await server.close()
+  redis.disconnect()
+})
+
+const keysOf = (sessionId: string) => makeKeySchema({ keyPrefix: server.prefix, shardCount: SHARDS }).session(sessionId)
+
+/** A started per_participant session with `switches` turns played: versions 1 … switches + 2. */
+const playedSession = async (switches: number): Promise<string> => {
+  const id = uuid()
+  const created = await call(server, "POST", "/v1/sessions", {
+    session_id: id,
+    sync_mode: "per_participant",
+    total_time_ms: 3_600_000,
+    increment_ms: 1000,
+    participants: [{ participant_id: uuid() }, { participant_id: uuid() }]
+  })
+  expect(created.status).toBe(201)
+  expect((await call(server, "POST", `/v1/sessions/${id}/start`)).status).toBe(200)
+  for (let i = 0; i < switches; i++) expect((await call(server, "POST", `/v1/sessions/${id}/switch`)).status).toBe(200)
+  await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), [id])
+  return id
+}
+
+/** Follows `next` from the first page to the last, collecting the versions. */
+const allPages = async (id: string, order: "asc" | "desc", limit: number) => {
+  const versions: Array<number> = []
+  const sources: Array<boolean> = []
+  let query = `order=${order}&limit=${limit}`
+  for (let page = 0; page < 100; page++) {
+    const reply = await call(server, "GET", `/v1/sessions/${id}/events?${query}`)
+    expect(reply.status).toBe(200)
+    versions.push(...reply.body.data.events.map((e: { version: number }) => e.version))
+    sources.push(reply.body.data.archived)
+    const next = reply.body.data.next
+    if (next === null) return { versions, archived: sources }
+    query = `order=${order}&limit=${limit}&${new URLSearchParams(Object.fromEntries(Object.entries(next).map(([k, v]) => [k, String(v)])))}`
+  }
+  throw new Error("more than 100 pages")
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+describe("GET /v1/sessions/:id/events", () => {
+  it("pages a live session's stream by version, oldest or newest first, in the WebSocket's event shape", async () => {
+    const id = await playedSession(20)
+    const first = await call(server, "GET", `/v1/sessions/${id}/events?limit=5`)
+    expect(first.body.data).toMatchObject({ session_id: id, archived: false, next: { after_version: 5 } })
+    expect(first.body.data.events[0]).toMatchObject({ type: "SESSION_CREATED", version: 1, payload: { config: { session_id: id } } })
+    expect(first.body.data.events[1]).toEqual({
+      id: expect.stringMatching(/^\d+-\d+$/),
+      type: "SESSION_STARTED",
+      version: 2,
+      at: expect.any(String),
+      at_ms: expect.any(Number),
+      payload: { active_participant_id: expect.any(String) }
+    })
+    expect((await allPages(id, "asc", 7)).versions).toEqual(range(1, 22))
+    expect((await allPages(id, "desc", 5)).versions).toEqual(range(1, 22).reverse())
+    const middle = await call(server, "GET", `/v1/sessions/${id}/events?after_version=3&before_version=7`)
+    expect(middle.body.data.events.map((e: { version: number }) => e.version)).toEqual([4, 5, 6])
+    expect(middle.body.data.next).toBeNull()
+  })
+
+  it("serves the versions its stream was trimmed of from the audit, and pages across both", async () => {
+    const id = await playedSession(30)
+    await redis.xtrim(keysOf(id).events, "MAXLEN", 10)
+    const asc = await allPages(id, "asc", 8)
+    expect(asc.versions).toEqual(range(1, 32))
+    expect(asc.archived.every((archived) => !archived)).toBe(true)
+    expect((await allPages(id, "desc", 8)).versions).toEqual(range(1, 32).reverse())
+    const live = await call(server, "GET", `/v1/sessions/${id}/events?order=desc&limit=3`)
+    const audited = await call(server, "GET", `/v1/sessions/${id}/events?after_version=0&limit=3`)
+    expect(live.body.data.events.map((e: { id: string }) => e.id)).toHaveLength(3)
+    expect(audited.body.data.events[0]).toMatchObject({ version: 1, type: "SESSION_CREATED" })
+  })
+
+  it("answers 404 for a session nobody has heard of and 400 for a bad page", async () => {
+    expect((await call(server, "GET", `/v1/sessions/${uuid()}/events`)).body.error.code).toBe("SESSION_NOT_FOUND")
+    for (const query of ["limit=0", "limit=1001", "order=up", "after_version=-1", "after_version=1.5", "page=2"]) {
+      const reply = await call(server, "GET", `/v1/sessions/${uuid()}/events?${query}`)
+      expect(reply.status, query).toBe(400)
+      expect(reply.body.error.code).toBe("VALIDATION_ERROR")
+    }
+  })
+})
+
+describe("a session that has left Redis", () => {
+  it("answers its last audited state, archived, and refuses commands", async () => {
+    const id = await playedSession(3)
+    expect((await call(server, "POST", `/v1/sessions/${id}/complete`)).status).toBe(200)
+    const live = await call(server, "GET", `/v1/sessions/${id}`)
+    await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), [id])
+    // What the keys' TTL does after a while.
+    await redis.unlink(keysOf(id).snapshot, keysOf(id).events)
+
+    const archived = await call(server, "GET", `/v1/sessions/${id}`)
+    expect(archived.status).toBe(200)
+    const { server_time_ms: _now, ...liveState } = live.body.data
+    expect(archived.body.data).toMatchObject({ ...liveState, archived: true })
+    expect(archived.headers.get("etag")).toBe(`"${live.body.data.version}"`)
+
+    const history = await call(server, "GET", `/v1/sessions/${id}/events?order=desc&limit=2`)
+    expect(history.body.data).toMatchObject({ archived: true, next: { before_version: 5 } })
+    expect(history.body.data.events.map((e: { type: string }) => e.type)).toEqual(["SESSION_COMPLETED", "CYCLE_SWITCHED"])
+    expect((await allPages(id, "asc", 2)).versions).toEqual(range(1, 6))
+
+    const command = await call(server, "POST", `/v1/sessions/${id}/switch`)
+    expect(command.status).toBe(404)
+    expect(command.body.error.code).toBe("SESSION_NOT_FOUND")
+  })
+
+  it("is not found once deleted, but its history stays readable", async () => {
+    const id = await playedSession(1)
+    expect((await call(server, "DELETE", `/v1/sessions/${id}`)).status).toBe(204)
+    await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), [id])
+    await redis.unlink(keysOf(id).events)
+    expect((await call(server, "GET", `/v1/sessions/${id}`)).status).toBe(404)
+    const history = await call(server, "GET", `/v1/sessions/${id}/events?order=desc&limit=1`)
+    expect(history.body.data).toMatchObject({ archived: true, events: [{ type: "SESSION_DELETED", version: 4 }] })
+  })
+})
+
+describe("without PostgreSQL", () => {
+  it("keeps serving commands, reports the audit down on /ready, and answers 503 where only the audit can", async () => {
+    const cut = await startServer("audit-history-nopg", { databaseUrl: "postgres://postgres@127.0.0.1:1/synckairos" }, "all")
+    try {
+      const id = uuid()
+      const created = await call(cut, "POST", "/v1/sessions", {
+        session_id: id,
+        sync_mode: "global",
+        total_time_ms: 60_000,
+        participants: [{ participant_id: uuid() }]
+      })
+      expect(created.status).toBe(201)
+      expect((await call(cut, "POST", `/v1/sessions/${id}/start`)).status).toBe(200)
+      expect((await call(cut, "GET", `/v1/sessions/${id}/events`)).body.data.events).toHaveLength(2)
+
+      const ready = await call(cut, "GET", "/ready")
+      expect(ready.status).toBe(200)
+      expect(ready.body.status).toBe("degraded")
+      expect(ready.body.checks.redis).toBe("ok")
+      expect(ready.body.checks.postgres).not.toBe("ok")
+
+      const gone = await call(cut, "GET", `/v1/sessions/${uuid()}/events`)
+      expect(gone.status).toBe(503)
+      expect(gone.body.error.code).toBe("AUDIT_UNAVAILABLE")
+    } finally {
+      await cut.close()
+    }
+  })
+})

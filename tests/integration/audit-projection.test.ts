@@ -1,0 +1,130 @@
+/** The audit path end to end on the real Redis and PostgreSQL: every committed event in `session_events` exactly once. */
+import { Effect, Layer, ManagedRuntime } from "effect"
+import { Redis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type AuditBatch, batchOf } from "../../src/infra/audit/AuditBatch.ts"
+import { AuditSettings } from "../../src/infra/audit/AuditSettings.ts"
+import { AuditRepository } from "../../src/infra/pg/AuditRepository.ts"
+import { toEntry } from "../../src/infra/ShardLogReader.ts"
+import { makeKeySchema } from "../../src/infra/keys.ts"
+import { call, startServer, type TestServer, uuid } from "../support/app.ts"
+import { expectAuditMatchesRedis, runSessions } from "../support/audit.ts"
+import { auditReader, testDatabaseUrl } from "../support/postgres.ts"
+import { redisUrl } from "../support/redis.ts"
+
+const SHARDS = 16
+
+let server: TestServer
+let redis: Redis
+const repository = ManagedRuntime.make(
+  AuditRepository.layer.pipe(Layer.provide(AuditSettings.layer({ databaseUrl: testDatabaseUrl(), autoMigrate: false })))
+)
+const write = (batch: AuditBatch) => repository.runPromise(Effect.flatMap(Effect.service(AuditRepository), (r) => r.writeBatch(batch)))
+
+beforeAll(async () => {
+  server = await startServer("audit-projection", { shardCount: SHARDS }, "all")
+  redis = new Redis(redisUrl, { protocol: 2 })
+})
+afterAll(async () => {
+  await server.close()
+  redis.disconnect()
+  await repository.dispose()
+})
+
+/** The shard-log entries of one session, as the projector reads them. */
+const logEntriesOf = async (sessionId: string) => {
+  const keys = makeKeySchema({ keyPrefix: server.prefix, shardCount: SHARDS })
+  const { shard, log } = keys.session(sessionId)
+  const raw = await redis.xrange(log, "-", "+")
+  return raw.map((item) => toEntry(shard, item)).filter((entry) => entry.sessionId === sessionId)
+}
+
+describe("the projector and the audit writer", () => {
+  let sessionIds: Array<string>
+
+  it("put every event of a few hundred random sessions in session_events exactly once", async () => {
+    sessionIds = await runSessions(server.baseUrl, 300)
+    const events = await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), sessionIds)
+    expect(events).toBeGreaterThan(300 * 3)
+  }, 120_000)
+
+  it("keep one row per session with its final state, deleted sessions marked so", async () => {
+    const audit = auditReader(testDatabaseUrl())
+    try {
+      for (const id of sessionIds.slice(0, 50)) {
+        const read = await call(server, "GET", `/v1/sessions/${id}`)
+        const row = await audit.session(id)
+        if (read.status === 404) {
+          expect(row).toMatchObject({ status: "deleted" })
+          expect(row?.["deleted_at"]).not.toBeNull()
+        } else {
+          expect(row).toMatchObject({ status: read.body.data.status, last_version: read.body.data.version, last_event_id: read.body.data.last_event_id })
+          expect((row?.["last_snapshot"] as { version: number }).version).toBe(read.body.data.version)
+          expect(row?.["config"]).toMatchObject({ sessionId: id, syncMode: read.body.data.sync_mode })
+        }
+      }
+    } finally {
+      await audit.close()
+    }
+  })
+
+  it("write nothing new when a batch is delivered twice", async () => {
+    const id = sessionIds[0]!
+    const batch = batchOf(await logEntriesOf(id))
+    const audit = auditReader(testDatabaseUrl())
+    try {
+      const before = await audit.query("SELECT * FROM session_events WHERE session_id = $1 ORDER BY version", [id])
+      const sessionBefore = await audit.session(id)
+      expect(await write(batch)).toEqual({ inserted: 0, duplicates: batch.events.length, conflicts: 0 })
+      expect(await write(batch)).toEqual({ inserted: 0, duplicates: batch.events.length, conflicts: 0 })
+      expect((await audit.query("SELECT * FROM session_events WHERE session_id = $1 ORDER BY version", [id])).rows).toEqual(before.rows)
+      expect(await audit.session(id)).toEqual(sessionBefore)
+    } finally {
+      await audit.close()
+    }
+  })
+
+  it("keep the newest state whatever order batches arrive in", async () => {
+    const id = uuid()
+    expect((await call(server, "POST", "/v1/sessions", {
+      session_id: id,
+      sync_mode: "global",
+      total_time_ms: 3_600_000,
+      participants: [{ participant_id: uuid() }, { participant_id: uuid() }]
+    })).status).toBe(201)
+    for (const verb of ["start", "switch", "pause"]) expect((await call(server, "POST", `/v1/sessions/${id}/${verb}`)).status).toBe(200)
+    await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), [id])
+    const entries = await logEntriesOf(id)
+    const audit = auditReader(testDatabaseUrl())
+    try {
+      await audit.query("DELETE FROM session_events WHERE session_id = $1", [id])
+      await audit.query("DELETE FROM sessions WHERE session_id = $1", [id])
+      // The later batch lands first, as after a retry or on another worker.
+      expect(await write(batchOf(entries.slice(2)))).toMatchObject({ inserted: 2 })
+      expect(await write(batchOf(entries.slice(0, 2)))).toMatchObject({ inserted: 2 })
+      expect(await audit.session(id)).toMatchObject({ status: "paused", last_version: 4, snapshot_version: 4 })
+      expect((await audit.session(id))?.["created_at"]).not.toBeNull()
+    } finally {
+      await audit.close()
+    }
+  })
+
+  it("count an event whose session version is already audited with another event as a conflict, not a duplicate", async () => {
+    const entries = await logEntriesOf(sessionIds[1]!)
+    const reused = batchOf(entries.slice(0, 1).map((entry) => ({ ...entry, eventId: "1-1" })))
+    expect(await write(reused)).toEqual({ inserted: 0, duplicates: 0, conflicts: 1 })
+  })
+
+  it("report the drained lag on /ready and the audit's metrics on /metrics", async () => {
+    const ready = await call(server, "GET", "/ready")
+    expect(ready.status).toBe(200)
+    expect(ready.body).toMatchObject({ status: "ready", checks: { redis: "ok", postgres: "ok", audit: { failed_jobs: 0, alarms: [] } } })
+    expect(ready.body.checks.audit.lag_ms).toBeLessThan(5000)
+    const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text()
+    const projected = /^synckairos_audit_events_projected_total (\d+)/m.exec(metrics)
+    expect(Number(projected?.[1])).toBeGreaterThan(300 * 3)
+    expect(metrics).toMatch(/^synckairos_audit_batch_size_count \d+/m)
+    expect(metrics).toMatch(/^synckairos_audit_lag_seconds \d/m)
+    expect(metrics).toMatch(/^synckairos_audit_failed_jobs 0/m)
+  })
+})
