@@ -1,12 +1,14 @@
 /**
  * Deadline bench: `npm run bench:deadlines [-- --runs N --sessions N --spread-s S]`.
  *
- * On a Redis server of its own (so every command counted is the schedulers'), it starts two worker
- * processes (two schedulers racing) and measures the Redis commands per second they issue while
- * nothing is due. Then an API instance creates and starts N sessions (default 10,000) whose clocks run
- * out spread over S seconds (default 30), and once all are past it reads every shard log: each session
- * must have exactly one TIME_EXPIRED, and its lateness is the commit instant (the Redis time in the
- * event's stream id) minus the deadline it is stamped with.
+ * On a Redis server and a PostgreSQL database of its own, it starts two worker processes (two
+ * schedulers racing, each beside its audit projector) and counts the Redis commands they issue while
+ * nothing is due, by command: the scheduler's are its shard-log reads (XREAD), index resyncs
+ * (ZRANGEBYSCORE) and clock calibration (TIME). Then an API instance creates and starts N sessions
+ * (default 10,000) whose clocks run out spread over S seconds (default 30), starting once they are all
+ * set up; when all are past, it reads every shard log: each session must have exactly one TIME_EXPIRED,
+ * and its lateness is the commit instant (the Redis time in the event's stream id) minus the deadline
+ * it is stamped with.
  */
 import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
@@ -23,13 +25,16 @@ import { parseInfo } from "./harness/redis.ts"
 import { median, writeReport } from "./harness/report.ts"
 import { machineFacts } from "./harness/resources.ts"
 import { freePort, type RunningService, startService } from "./harness/service.ts"
+import { createBenchDatabase, dropBenchDatabase } from "./scenarios/audit.ts"
 import { JSON_HEADERS } from "./scenarios/sessions.ts"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const repoRoot = path.resolve(here, "..")
 const SHARDS = 16
 const IDLE_WINDOW_MS = 10_000
-const FIRST_DEADLINE_MS = 5_000
+/** After the setup (about 13 s for 10,000 sessions here), so that deadlines meet a settled system. */
+const FIRST_DEADLINE_MS = 20_000
+const SCHEDULER_COMMANDS = ["xread", "zrangebyscore", "time"]
 
 const { values } = parseArgs({
   options: {
@@ -68,10 +73,22 @@ const startRedis = async () => {
   }
 }
 
-const commandsProcessed = async (redis: Redis) => Number(parseInfo(await redis.info("stats"))["total_commands_processed"])
+/** Calls per command since the server started, from INFO commandstats. */
+const commandCalls = async (redis: Redis): Promise<Map<string, number>> => {
+  const calls = new Map<string, number>()
+  for (const [key, value] of Object.entries(parseInfo(await redis.info("commandstats")))) {
+    const count = /calls=(\d+)/.exec(value)
+    if (key.startsWith("cmdstat_") && count !== null) calls.set(key.slice("cmdstat_".length), Number(count[1]))
+  }
+  return calls
+}
 
 interface RunResult {
+  /** Every command of the two idle workers (schedulers and audit projectors), per second. */
   readonly idleCommandsPerSecond: number
+  /** The schedulers' share of it. */
+  readonly idleSchedulerCommandsPerSecond: number
+  readonly idleByCommand: Record<string, number>
   readonly lateness: LatencySummary
   readonly expired: number
   readonly missed: number
@@ -131,16 +148,25 @@ const collectExpiries = async (redis: Redis, prefix: string) => {
 
 const runOnce = async (run: number): Promise<RunResult> => {
   const redis = await startRedis()
+  const database = Object.assign(new URL(process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"), {
+    pathname: `/synckairos_deadlines_${randomUUID().slice(0, 8)}`
+  }).toString()
+  await createBenchDatabase(repoRoot, database)
   const prefix = "skdl:"
-  const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn", SHARD_COUNT: String(SHARDS) }
+  const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix, DATABASE_URL: database, LOG_LEVEL: "warn", SHARD_COUNT: String(SHARDS) }
   const services: Array<RunningService> = []
   try {
     services.push(await startService({ cwd: repoRoot, env, role: "worker" }), await startService({ cwd: repoRoot, env, role: "worker" }))
     await sleep(2_000)
-    const before = await commandsProcessed(redis.client)
+    const before = await commandCalls(redis.client)
     await sleep(IDLE_WINDOW_MS)
-    // The two INFO calls are the bench's own.
-    const idleCommandsPerSecond = (await commandsProcessed(redis.client) - before - 1) / (IDLE_WINDOW_MS / 1000)
+    const after = await commandCalls(redis.client)
+    const idleByCommand: Record<string, number> = {}
+    for (const [command, calls] of after) {
+      const perSecond = (calls - (before.get(command) ?? 0) - (command === "info" ? 1 : 0)) / (IDLE_WINDOW_MS / 1000)
+      if (perSecond > 0) idleByCommand[command] = perSecond
+    }
+    const sum = (commands: ReadonlyArray<string>) => commands.reduce((n, c) => n + (idleByCommand[c] ?? 0), 0)
 
     const api = await startService({ cwd: repoRoot, env, role: "api" })
     services.push(api)
@@ -152,7 +178,9 @@ const runOnce = async (run: number): Promise<RunResult> => {
     const { lateness, perSession } = await collectExpiries(redis.client, prefix)
     const counts = [...perSession.values()]
     return {
-      idleCommandsPerSecond,
+      idleCommandsPerSecond: sum(Object.keys(idleByCommand)),
+      idleSchedulerCommandsPerSecond: sum(SCHEDULER_COMMANDS),
+      idleByCommand,
       lateness: lateness.summary(),
       expired: perSession.size,
       missed: sessionCount - perSession.size,
@@ -161,6 +189,7 @@ const runOnce = async (run: number): Promise<RunResult> => {
   } finally {
     for (const service of services.reverse()) await service.stop()
     await redis.stop()
+    await dropBenchDatabase(database)
   }
 }
 
@@ -171,7 +200,9 @@ for (let run = 1; run <= runs; run++) {
   const l = result.lateness
   console.log(
     `run ${run}: lateness p50 ${l.p50} ms  p95 ${l.p95} ms  p99 ${l.p99} ms  max ${l.max} ms  ` +
-      `expired ${result.expired}  missed ${result.missed}  doubled ${result.doubled}  idle ${result.idleCommandsPerSecond.toFixed(1)} Redis cmd/s`
+      `expired ${result.expired}  missed ${result.missed}  doubled ${result.doubled}  ` +
+      `idle Redis cmd/s: schedulers ${result.idleSchedulerCommandsPerSecond.toFixed(1)}, all ${result.idleCommandsPerSecond.toFixed(1)} ` +
+      JSON.stringify(result.idleByCommand)
   )
 }
 const med = (pick: (r: RunResult) => number) => median(results.map(pick))
@@ -181,12 +212,13 @@ const summary = {
   p99: med((r) => r.lateness.p99),
   max: med((r) => r.lateness.max),
   idleCommandsPerSecond: med((r) => r.idleCommandsPerSecond),
+  idleSchedulerCommandsPerSecond: med((r) => r.idleSchedulerCommandsPerSecond),
   missed: results.reduce((n, r) => n + r.missed, 0),
   doubled: results.reduce((n, r) => n + r.doubled, 0)
 }
 console.log(
   `median of ${runs}: lateness p50 ${summary.p50} ms  p95 ${summary.p95} ms  p99 ${summary.p99} ms  max ${summary.max} ms  ` +
-    `idle ${summary.idleCommandsPerSecond.toFixed(1)} Redis cmd/s  missed ${summary.missed}  doubled ${summary.doubled} (all runs)`
+    `idle Redis cmd/s: schedulers ${summary.idleSchedulerCommandsPerSecond.toFixed(1)}, all ${summary.idleCommandsPerSecond.toFixed(1)}  missed ${summary.missed}  doubled ${summary.doubled} (all runs)`
 )
 const file = await writeReport(path.join(here, "results"), new Date(), {
   bench: "deadlines",
