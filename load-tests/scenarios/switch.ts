@@ -4,20 +4,18 @@
  * setup (scenarios/sessions.ts ↔ setup() there), same request (POST /v1/sessions/:id/switch, body
  * `{}`, round-robin over the sessions). Keep the two in step.
  */
-import { runClosedLoop } from "../harness/closedLoop.ts"
 import { runOpenLoop } from "../harness/openLoop.ts"
 import { makePool } from "../harness/pool.ts"
 import type { OnComplete, RequestSpec } from "../harness/request.ts"
 import type { Scenario } from "../harness/scenario.ts"
 import { type HttpContext, scaledMs } from "./context.ts"
+import { maxRateScenario } from "./maxRate.ts"
 import type { SessionFixture } from "./sessions.ts"
 
 export const SWITCH_RATE_PER_SEC = 1000
 export const SWITCH_FIXED_DURATION_S = 20
 /** Connections the open loop may open (lazily); far above rate × latency, so starts never queue. */
 export const SWITCH_FIXED_CONNECTIONS = 256
-export const MAX_RATE_CONNECTIONS = 50
-export const MAX_RATE_DURATION_S = 10
 
 const switchSource = (fixture: SessionFixture) => {
   const requests = fixture.switchRequests
@@ -66,30 +64,10 @@ export const switchFixed = (
   }
 }
 
-export const switchMax = (
-  concurrency = MAX_RATE_CONNECTIONS,
-  durationS = MAX_RATE_DURATION_S
-): Scenario<HttpContext> => ({
-  name: "switch-max",
-  description: "POST /switch round-robin over the sessions, closed loop at maximum rate",
-  offered: (scale) => ({
-    model: "closed",
-    concurrency,
-    durationS: scaledMs(durationS, scale) / 1000,
-    description: `max rate, ${concurrency} connections, ${scaledMs(durationS, scale) / 1000}s`
-  }),
-  run: async ({ origin, fixture }, scale) => {
-    const pool = makePool(origin, concurrency)
-    try {
-      return await runClosedLoop({
-        dispatcher: pool,
-        concurrency,
-        durationMs: scaledMs(durationS, scale),
-        source: switchSource(fixture),
-        onComplete: countSwitches(fixture)
-      })
-    } finally {
-      await pool.close()
-    }
-  }
-})
+export const switchMax = () =>
+  maxRateScenario({
+    name: "switch-max",
+    description: "POST /switch round-robin over the sessions, closed loop at maximum rate",
+    source: switchSource,
+    onComplete: countSwitches
+  })
