@@ -19,7 +19,7 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { makePool } from "./harness/pool.ts"
 import { RedisAdmin } from "./harness/redis.ts"
 import { median, writeReport } from "./harness/report.ts"
-import { machineFacts, processCpuSeconds } from "./harness/resources.ts"
+import { describeMachine, machineFacts, processCpuSeconds } from "./harness/resources.ts"
 import { type RunningService, startService } from "./harness/service.ts"
 import {
   auditDatabase,
@@ -118,7 +118,7 @@ const main = async (): Promise<number> => {
   try {
     const machine = machineFacts()
     console.log(`SyncKairos audit bench — ${startedAt.toISOString()}`)
-    console.log(`machine: ${machine.cpuModel} ×${machine.cpuCount}, ${machine.ramGiB} GiB, node ${machine.node}, redis ${(await redis.facts()).version}`)
+    console.log(describeMachine(machine, (await redis.facts()).version))
     const api = await start("api")
     const pool = makePool(api.origin, Math.max(BACKLOG_CONNECTIONS, 256))
 

@@ -19,7 +19,7 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { makePool } from "./harness/pool.ts"
 import { RedisAdmin } from "./harness/redis.ts"
 import { median, writeReport } from "./harness/report.ts"
-import { cpuBetween, machineFacts, processCpuSeconds, readCpu } from "./harness/resources.ts"
+import { cpuBetween, describeMachine, machineFacts, processCpuSeconds, readCpu } from "./harness/resources.ts"
 import { type RunningService, startService } from "./harness/service.ts"
 import { checkVersions, createSessions } from "./scenarios/sessions.ts"
 import {
@@ -194,7 +194,7 @@ const main = async (): Promise<number> => {
   try {
     const machine = machineFacts()
     console.log(`SyncKairos WebSocket fan-out bench — ${startedAt.toISOString()}`)
-    console.log(`machine: ${machine.cpuModel} ×${machine.cpuCount}, ${machine.ramGiB} GiB, node ${machine.node}, redis ${(await redis.facts()).version}`)
+    console.log(describeMachine(machine, (await redis.facts()).version))
     const env = { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn" }
     const nodeArgs = options.profile ? ["--cpu-prof", "--cpu-prof-dir", path.join(here, "results", "profiles")] : []
     for (const _ of [0, 1]) services.push(await startService({ cwd: path.resolve(here, ".."), env, nodeArgs }))

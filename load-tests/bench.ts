@@ -27,7 +27,7 @@ import {
   type TableLine,
   writeReport
 } from "./harness/report.ts"
-import { cpuBetween, machineBusyOver, machineFacts, readCpu } from "./harness/resources.ts"
+import { cpuBetween, describeMachine, machineBusyOver, machineFacts, readCpu } from "./harness/resources.ts"
 import type { OfferedLoad } from "./harness/scenario.ts"
 import { type RunningService, startService } from "./harness/service.ts"
 import type { HttpContext } from "./scenarios/context.ts"
@@ -173,7 +173,7 @@ const main = async (): Promise<number> => {
     const offered: Record<string, OfferedLoad> = Object.fromEntries(selected.map((s) => [s.name, s.offered(options.scale)]))
 
     console.log(`SyncKairos bench — ${startedAt.toISOString()}`)
-    console.log(`machine: ${machine.cpuModel} ×${machine.cpuCount}, ${machine.ramGiB} GiB, ${machine.os}, node ${machine.node}, redis ${redisFacts.version}`)
+    console.log(describeMachine(machine, redisFacts.version))
     console.log(`runs: ${options.runs}, duration scale: ${options.scale}, key prefix: ${prefix}`)
     for (const s of selected) console.log(`  ${s.name.padEnd(14)} ${offered[s.name]!.description} — ${s.description}`)
 

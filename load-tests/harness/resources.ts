@@ -148,3 +148,7 @@ export const machineFacts = (): MachineFacts => {
     loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100)
   }
 }
+
+/** The banner line every bench prints, so their reports name the machine the same way. */
+export const describeMachine = (machine: MachineFacts, redisVersion: string): string =>
+  `machine: ${machine.cpuModel} ×${machine.cpuCount}, ${machine.ramGiB} GiB, ${machine.os}, node ${machine.node}, redis ${redisVersion}`

@@ -1,4 +1,5 @@
 import { Context, Effect, Layer, Schema } from "effect"
+import { firstNonPositiveInteger } from "./settingsCheck.ts"
 
 export class InvalidStoreSettings extends Schema.TaggedError<InvalidStoreSettings>()("InvalidStoreSettings", {
   message: Schema.String
@@ -22,16 +23,14 @@ export interface StoreSettingsShape {
 
 const validate = (settings: StoreSettingsShape): string | undefined => {
   if (/[{}]/.test(settings.keyPrefix)) return `keyPrefix must not contain "{" or "}": ${settings.keyPrefix}`
-  const positiveIntegers = [
+  return firstNonPositiveInteger(settings, [
     "shardCount",
     "sessionTtlSeconds",
     "endedSessionTtlSeconds",
     "sessionStreamMaxLen",
     "shardLogMaxLen",
     "idempotencyTtlSeconds"
-  ] as const
-  const invalid = positiveIntegers.find((name) => !Number.isSafeInteger(settings[name]) || settings[name] <= 0)
-  return invalid === undefined ? undefined : `${invalid} must be a positive integer, got ${settings[invalid]}`
+  ])
 }
 
 /** Plain store settings; the app reads its configuration and builds this layer. */

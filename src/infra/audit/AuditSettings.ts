@@ -1,4 +1,5 @@
 import { Context, Effect, Layer, Schema } from "effect"
+import { firstNonPositiveInteger } from "../settingsCheck.ts"
 
 export class InvalidAuditSettings extends Schema.TaggedError<InvalidAuditSettings>()("InvalidAuditSettings", {
   message: Schema.String
@@ -29,7 +30,7 @@ export interface AuditSettingsShape {
 
 const validate = (settings: AuditSettingsShape): string | undefined => {
   if (!/^postgres(ql)?:\/\//.test(settings.databaseUrl)) return `databaseUrl must be a postgres:// URL, got ${settings.databaseUrl}`
-  const positive = [
+  return firstNonPositiveInteger(settings, [
     "batchSize",
     "batchLingerMs",
     "workerConcurrency",
@@ -38,9 +39,7 @@ const validate = (settings: AuditSettingsShape): string | undefined => {
     "redriveIntervalMs",
     "reclaimIdleMs",
     "shardLogRetentionMs"
-  ] as const
-  const invalid = positive.find((name) => !Number.isSafeInteger(settings[name]) || settings[name] <= 0)
-  return invalid === undefined ? undefined : `${invalid} must be a positive integer, got ${settings[invalid]}`
+  ])
 }
 
 /** How the audit path reaches PostgreSQL and paces itself; the app builds this from its configuration. */
