@@ -1,13 +1,22 @@
+# Build: compile TypeScript to dist/ (with the dev dependencies), then ship only dist/, the
+# migrations and the production dependencies. The service runs as plain JavaScript: no transpiler
+# thread or source maps in memory.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
-COPY tsconfig.json ./
-COPY src ./src
+COPY --from=build /app/dist ./dist
+# The audit's SQL migrations are read from migrations/ at start (dist/infra/pg/../../../migrations).
 COPY migrations ./migrations
 EXPOSE 3000
 USER node
-# tsx transpiles at load time only; the Lua scripts are read from src/infra/lua and the audit's SQL
-# migrations from migrations/ at start.
-CMD ["node", "--import", "tsx", "src/app/main.ts", "all"]
+CMD ["node", "dist/app/main.js", "all"]

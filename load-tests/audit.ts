@@ -59,7 +59,7 @@ const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
 
 interface ThroughputRun extends Projection {
   readonly run: number
-  /** From spawning the worker to the last row: its start-up (about a second of tsx) included. */
+  /** From spawning the worker to the last row: its start-up included. */
   readonly drainMs: number
   readonly workerCpuPct: number | null
 }

@@ -130,7 +130,7 @@ interface RunRow {
   readonly run: string
   readonly socketsOnB: number
   readonly stats: FanoutRunStats
-  readonly cpuPct: { readonly a: number | null; readonly b: number | null; readonly redis: number | null; readonly generator: number; readonly other: number | null }
+  readonly cpuPct: { readonly a: number | null; readonly b: number | null; readonly redis: number | null; readonly generator: number; readonly other: number | null; readonly steal: number | null }
   readonly rssMb: { readonly a: number; readonly b: number }
   /** Largest event-loop delay of each process during the run: a stall there shows in every latency. */
   readonly loopLagMaxMs: { readonly a: number; readonly b: number; readonly generator: number }
@@ -157,6 +157,7 @@ const COLUMNS: ReadonlyArray<[string, (r: RunRow) => number | null]> = [
   ["redis cpu%", (r) => r.cpuPct.redis],
   ["gen cpu%", (r) => r.cpuPct.generator],
   ["other cpu%", (r) => r.cpuPct.other],
+  ["steal%", (r) => r.cpuPct.steal],
   ["A RSS MB", (r) => r.rssMb.a],
   ["B RSS MB", (r) => r.rssMb.b],
   ["A lag max", (r) => r.loopLagMaxMs.a],
@@ -238,7 +239,8 @@ const main = async (): Promise<number> => {
           b: bPct,
           redis: cpu.redis?.percentOfCore ?? null,
           generator: cpu.generator.percentOfCore,
-          other: cpu.otherCpuPct === null || bPct === null ? null : Math.max(0, Math.round((cpu.otherCpuPct - bPct) * 10) / 10)
+          other: cpu.otherCpuPct === null || bPct === null ? null : Math.max(0, Math.round((cpu.otherCpuPct - bPct) * 10) / 10),
+          steal: cpu.machineStealPct
         },
         rssMb: { a: peaks[0]!, b: peaks[1]! },
         loopLagMaxMs: { a: aScrape!.loopLagMaxMs, b: bScrape!.loopLagMaxMs, generator: Math.round(generatorLag.max / 1e5) / 10 },
@@ -276,7 +278,7 @@ const main = async (): Promise<number> => {
     ]
     console.log(`\n${formatRows(lines)}\n`)
     console.log("delivery: ms from sending a switch to A to receiving its STATE_UPDATE on a socket of B (HDR histogram).\n" +
-      "behind: sockets short of their session's last version 2 s after the last switch. cpu%: share of one core; RSS: peak during the run.\n" +
+      "behind: sockets short of their session's last version 2 s after the last switch. cpu%: share of one core; steal%: share of the box's CPU time the hypervisor gave to other guests; RSS: peak during the run.\n" +
       "B send p99≤: bucket bound (ms) under which 99 % of B's sends fell, from commit in Redis to send (its /metrics).\n" +
       "lag max: the largest event-loop delay (ms) of A, B and the generator during the run.")
 

@@ -36,13 +36,24 @@ const IDLE_WINDOW_MS = 10_000
 const FIRST_DEADLINE_MS = 20_000
 const SCHEDULER_COMMANDS = ["xread", "zrangebyscore", "time"]
 
+const USAGE = `usage: npm run bench:deadlines -- [options]
+  --runs N        measured runs (default 3); medians are reported
+  --sessions N    sessions per run, each with one deadline (default 10000)
+  --spread-s S    the deadlines spread over this many seconds (default 30)
+  --help`
+
 const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "3" },
     sessions: { type: "string", default: "10000" },
-    "spread-s": { type: "string", default: "30" }
+    "spread-s": { type: "string", default: "30" },
+    help: { type: "boolean", default: false }
   }
 })
+if (values.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
 const runs = Number(values.runs)
 const sessionCount = Number(values.sessions)
 const spreadMs = Number(values["spread-s"]) * 1000

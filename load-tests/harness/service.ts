@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync } from "node:fs"
 import { createServer } from "node:net"
+import path from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
 import { request } from "undici"
 
@@ -19,11 +21,11 @@ export const freePort = (): Promise<number> =>
   })
 
 export interface ServiceOptions {
-  /** The repository root (where src/app/main.ts and node_modules/tsx are). */
+  /** The repository root, built (`npm run build`): the instance runs dist/app/main.js, as in production. */
   readonly cwd: string
   /** Extra environment; PORT and HOST are set by this module. */
   readonly env: Record<string, string>
-  /** Role argument of main.ts. Default "api". */
+  /** Role argument of main.js. Default "api". */
   readonly role?: string
   /** Extra node flags, e.g. ["--cpu-prof", "--cpu-prof-dir", dir]. */
   readonly nodeArgs?: ReadonlyArray<string>
@@ -68,17 +70,22 @@ const answersReady = async (origin: string): Promise<boolean> => {
   }
 }
 
+const ENTRY_POINT = "dist/app/main.js"
+
 /**
- * Spawns one SyncKairos instance (`node --import tsx src/app/main.ts api`, so the child is the server
- * itself, not an npx wrapper) on a free loopback port and waits for `GET /ready` to answer 200.
- * The child is also killed if this process exits without calling stop().
+ * Spawns one SyncKairos instance (`node dist/app/main.js api`, so the child is the server itself, not
+ * an npm wrapper) on a free loopback port and waits for `GET /ready` to answer 200. The child is also
+ * killed if this process exits without calling stop().
  */
 export const startService = async (options: ServiceOptions): Promise<RunningService> => {
+  if (!existsSync(path.join(options.cwd, ENTRY_POINT))) {
+    throw new Error(`${ENTRY_POINT} is missing: run \`npm run build\` first (the bench scripts do)`)
+  }
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), "--import", "tsx", "src/app/main.ts", options.role ?? "api"],
+    [...(options.nodeArgs ?? []), ENTRY_POINT, options.role ?? "api"],
     {
       cwd: options.cwd,
       env: { ...process.env, ...options.env, PORT: String(port), HOST: "127.0.0.1" },

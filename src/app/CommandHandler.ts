@@ -57,6 +57,15 @@ const replay = (record: IdempotencyRecord, idempotency: NonNullable<CommandOptio
     : Effect.fail(new IdempotencyKeyReused({ key: idempotency.key }))
 
 /**
+ * How long to wait before attempt n + 1 after a lost race: a random share of a window that doubles up
+ * to RETRY_WINDOW_CAP_MS. Retrying at once can lock into step with another instance's stream of
+ * commands on the same session and lose every time; a random wait breaks the step, and the growing
+ * window outlasts a burst.
+ */
+const RETRY_WINDOW_CAP_MS = 32
+const retryDelayMs = (n: number) => Math.random() * Math.min(RETRY_WINDOW_CAP_MS, 2 ** (n - 1))
+
+/**
  * Load, decide, commit: the one path every command takes. Commands for one session run one at a time
  * on this instance; across instances the version-checked commit serializes them, and an unpinned
  * command that loses the race is decided again on the fresh state.
@@ -123,6 +132,7 @@ export class CommandHandler extends Context.Service<CommandHandler, {
         for (let n = 1; n <= commandMaxAttempts; n++) {
           const result = yield* attempt(sessionId, command, options)
           if (result._tag === "Done") return result.answer
+          if (n < commandMaxAttempts) yield* Effect.sleep(retryDelayMs(n))
         }
         return yield* new ContentionExceeded({ attempts: commandMaxAttempts })
       }, (effect, sessionId) => serialized(sessionId, effect))

@@ -4,7 +4,7 @@ import { buildHttpApp } from "./http/app.ts"
 import { apiLayer, workerLayer } from "./layers.ts"
 
 /**
- * Process entry point: `tsx src/app/main.ts [all|api|worker]`.
+ * Process entry point: `node dist/app/main.js [all|api|worker]` once built (tests run the source with tsx).
  *   api     the HTTP API
  *   worker  the background work: the deadline scheduler
  *   all     both in one process (the default, what `npm start` runs)

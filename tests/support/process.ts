@@ -1,4 +1,7 @@
-/** Runs the service as a real process, as `npm start` does, for tests that signal or kill it. */
+/**
+ * Runs the service as a real process, for tests that signal or kill it: from the TypeScript source
+ * (through tsx), or as `npm start` runs it, from the build in dist/.
+ */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createServer } from "node:net"
 import { testDatabaseUrl } from "./postgres.ts"
@@ -21,10 +24,15 @@ export interface ServiceProcess {
   readonly exited: Promise<number | null>
 }
 
-export const spawnService = async (role: string, env: Record<string, string>): Promise<ServiceProcess> => {
+export const spawnService = async (
+  role: string,
+  env: Record<string, string>,
+  from: "source" | "build" = "source"
+): Promise<ServiceProcess> => {
   const port = await freePort()
   let output = ""
-  const child = spawn(process.execPath, ["--import", "tsx", "src/app/main.ts", role], {
+  const entry = from === "build" ? ["dist/app/main.js"] : ["--import", "tsx", "src/app/main.ts"]
+  const child = spawn(process.execPath, [...entry, role], {
     env: {
       ...process.env,
       REDIS_URL: redisUrl,
