@@ -6,7 +6,8 @@ import { apiLayer, workerLayer } from "./layers.ts"
 /**
  * Process entry point: `node dist/app/main.js [all|api|worker]` once built (tests run the source with tsx).
  *   api     the HTTP API
- *   worker  the background work: the deadline scheduler
+ *   worker  the background work: the deadline scheduler and the audit; over HTTP only health,
+ *           readiness, time and metrics
  *   all     both in one process (the default, what `npm start` runs)
  */
 const ROLES = ["all", "api", "worker"] as const
@@ -25,7 +26,8 @@ const settings = await runtime.runPromise(Effect.service(AppConfig)).catch(async
   await runtime.dispose()
   process.exit(1)
 })
-const app = role === "worker" ? undefined : await buildHttpApp(runtime, settings)
+// A worker serves only health, readiness, time and metrics: its scheduler and audit must be observable too.
+const app = await buildHttpApp(runtime, settings, role === "worker" ? "operations" : "api")
 
 // SIGTERM: stop accepting, let in-flight commands finish and answer, then close Redis.
 let stopping = false
@@ -37,12 +39,11 @@ const stop = (signal: string) => {
     log("error", "shutdown grace period exceeded; exiting")
     process.exit(1)
   }, settings.shutdownGraceMs).unref()
-  // Closing the HTTP app disposes the runtime; a worker disposes it directly.
-  const closed = app === undefined ? runtime.dispose() : app.close()
-  closed.then(() => process.exit(0), () => process.exit(1))
+  // Closing the HTTP app disposes the runtime.
+  app.close().then(() => process.exit(0), () => process.exit(1))
 }
 process.once("SIGTERM", () => stop("SIGTERM"))
 process.once("SIGINT", () => stop("SIGINT"))
 
-if (app !== undefined) await app.listen({ port: settings.port, host: settings.host })
-log("info", "synckairos ready", app === undefined ? {} : { port: settings.port })
+await app.listen({ port: settings.port, host: settings.host })
+log("info", "synckairos ready", { port: settings.port })

@@ -22,12 +22,19 @@ import { sessionRoutes } from "./sessionRoutes.ts"
 import { systemRoutes } from "./systemRoutes.ts"
 
 /**
+ * What an instance serves over HTTP: the whole API, or (a worker) only what operations need: health,
+ * readiness, time and metrics.
+ */
+export type HttpSurface = "api" | "operations"
+
+/**
  * The HTTP edge. Handlers run their effects on services resolved once from the runtime; closing the
  * app disposes the runtime, which closes Redis.
  */
 export const buildHttpApp = async (
   runtime: ManagedRuntime.ManagedRuntime<ApiServices, unknown>,
-  settings: Pick<AppSettings, "bodyLimitBytes" | "logLevel">
+  settings: Pick<AppSettings, "bodyLimitBytes" | "logLevel">,
+  surface: HttpSurface = "api"
 ): Promise<FastifyInstance> => {
   const services = await runtime.runPromise(Effect.all({
     handler: Effect.service(CommandHandler),
@@ -80,21 +87,23 @@ export const buildHttpApp = async (
   app.setNotFoundHandler((request, reply) =>
     sendFailure(reply, { status: 404, code: "NOT_FOUND", message: `no route ${request.method} ${request.url}` }))
 
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: "SyncKairos",
-        version: "3.0.0",
-        description: "Server-authoritative synchronized timers. Every time field is computed as of server_time_ms."
+  if (surface === "api") {
+    await app.register(swagger, {
+      openapi: {
+        info: {
+          title: "SyncKairos",
+          version: "3.0.0",
+          description: "Server-authoritative synchronized timers. Every time field is computed as of server_time_ms."
+        }
       }
-    }
-  })
-  await app.register(swaggerUi, { routePrefix: "/docs" })
-  await app.register(sessionRoutes(services.handler, services.history))
-  await app.register(historyRoutes(services.history))
+    })
+    await app.register(swaggerUi, { routePrefix: "/docs" })
+    await app.register(sessionRoutes(services.handler, services.history))
+    await app.register(historyRoutes(services.history))
+  }
   await app.register(systemRoutes({ ...services, audit: auditReadiness(services) }))
   await app.register(metricsRoutes(services.metrics))
-  await app.register(websocketGateway(services, services.config))
+  if (surface === "api") await app.register(websocketGateway(services, services.config))
   // On close, answers still in flight end their keep-alive connections, so closing waits only for them.
   let closing = false
   app.addHook("preClose", async () => {
