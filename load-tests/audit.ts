@@ -16,11 +16,10 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { setTimeout as sleep } from "node:timers/promises"
+import { BenchRun } from "./harness/benchRun.ts"
 import { makePool } from "./harness/pool.ts"
-import { RedisAdmin } from "./harness/redis.ts"
 import { median, writeReport } from "./harness/report.ts"
-import { describeMachine, machineFacts, processCpuSeconds } from "./harness/resources.ts"
-import { type RunningService, startService } from "./harness/service.ts"
+import { processCpuSeconds } from "./harness/resources.ts"
 import {
   auditDatabase,
   BACKLOG_CONNECTIONS,
@@ -86,39 +85,21 @@ const main = async (): Promise<number> => {
     console.log("usage: npm run bench:audit -- [--runs N] [--events N] [--rate N] [--duration-s S] [--profile (the steady runs' worker)]")
     return 0
   }
-  const startedAt = new Date()
-  const prefix = `skbench:${randomBytes(6).toString("hex")}:`
+  const bench = await BenchRun.open("audit bench", redisUrl)
+  const { startedAt, machine } = bench
   const server = new URL(process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres")
   server.pathname = `/synckairos_bench_${randomBytes(4).toString("hex")}`
   const databaseUrl = server.toString()
-  await createBenchDatabase(repoRoot, databaseUrl)
-  const db = auditDatabase(databaseUrl)
-  const redis = await RedisAdmin.connect(redisUrl)
-  const services: Array<RunningService> = []
-  const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix, DATABASE_URL: databaseUrl, LOG_LEVEL: "warn" }
-  const start = async (role: "api" | "worker", nodeArgs: ReadonlyArray<string> = []) => {
-    const service = await startService({ cwd: repoRoot, env, role, nodeArgs })
-    services.push(service)
-    return service
-  }
-  const stop = async (service: RunningService) => {
-    await service.stop()
-    services.splice(services.indexOf(service), 1)
-  }
-  const cleanup = async () => {
-    await Promise.all(services.map((s) => s.stop()))
-    await db.close()
-    await dropBenchDatabase(databaseUrl)
-    const removed = await redis.deleteByPrefix(prefix)
-    await redis.close()
-    return removed
-  }
-  process.once("SIGINT", () => void cleanup().finally(() => process.exit(130)))
+  const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: bench.prefix, DATABASE_URL: databaseUrl, LOG_LEVEL: "warn" }
+  const start = (role: "api" | "worker", nodeArgs: ReadonlyArray<string> = []) => bench.start({ cwd: repoRoot, env, role, nodeArgs })
 
   try {
-    const machine = machineFacts()
-    console.log(`SyncKairos audit bench — ${startedAt.toISOString()}`)
-    console.log(describeMachine(machine, (await redis.facts()).version))
+    await createBenchDatabase(repoRoot, databaseUrl)
+    const db = auditDatabase(databaseUrl)
+    bench.atCleanup("after instances stop", async () => {
+      await db.close()
+      await dropBenchDatabase(databaseUrl)
+    })
     const api = await start("api")
     const pool = makePool(api.origin, Math.max(BACKLOG_CONNECTIONS, 256))
 
@@ -127,7 +108,7 @@ const main = async (): Promise<number> => {
     const fixture = await createSessions(pool, SESSIONS)
     let expected = 2 * SESSIONS
     if (!(await db.waitForCount(expected, DRAIN_TIMEOUT_MS))) throw new Error("the fixture's events were not audited")
-    await stop(worker)
+    await bench.stop(worker)
 
     const throughput: Array<ThroughputRun> = []
     for (let run = 1; run <= runs; run++) {
@@ -143,7 +124,7 @@ const main = async (): Promise<number> => {
       console.log(`throughput run ${run}: ${projection.events} events in ${projection.spanMs} ms = ${projection.eventsPerSec} events/s ` +
         `(${drainMs} ms from spawning the worker) ` +
         `(backlog ${sent.ok} switches, ${sent.errors} errors; worker cpu ${cpuPct} %)`)
-      await stop(worker)
+      await bench.stop(worker)
     }
 
     worker = await start("worker", values.profile ? ["--cpu-prof", "--cpu-prof-dir", path.join(here, "results", "profiles")] : [])
@@ -165,8 +146,8 @@ const main = async (): Promise<number> => {
         `p99 ${projection.lagMs.p99} max ${projection.lagMs.max} ms; switch p99 ${switches.latency.p99} ms, ${switches.errors} errors; worker cpu ${cpuPct} %`)
     }
     await pool.close()
-    const warnings = services.map((s) => s.warnings())
-    const keysRemoved = await cleanup()
+    const warnings = [api, worker].map((s) => s.warnings())
+    const { keysRemoved } = await bench.cleanup()
 
     const eventsPerSec = median(throughput.map((r) => r.eventsPerSec))
     const lagP99 = median(lag.map((r) => r.lagMs.p99))
@@ -192,8 +173,8 @@ const main = async (): Promise<number> => {
     return errors === 0 && eventsPerSec >= THROUGHPUT_TARGET && lagP99 < LAG_P99_TARGET_MS ? 0 : 1
   } catch (error) {
     console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-    for (const s of services) console.error(`--- log tail of pid ${s.pid} ---\n${s.logTail().join("\n")}`)
-    await cleanup().catch(() => undefined)
+    bench.printLogTails()
+    await bench.cleanup()
     return 1
   }
 }

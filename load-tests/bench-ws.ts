@@ -9,18 +9,16 @@
  * again. Mirror of load-tests/ws-fanout.js (see scenarios/wsFanout.ts). Exits non-zero if any event
  * was missed or repeated, or any switch failed.
  */
-import { randomBytes } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { parseArgs } from "node:util"
 import { setTimeout as sleep } from "node:timers/promises"
+import { BenchRun } from "./harness/benchRun.ts"
 import { makePool } from "./harness/pool.ts"
-import { RedisAdmin } from "./harness/redis.ts"
 import { median, writeReport } from "./harness/report.ts"
-import { cpuBetween, describeMachine, machineFacts, processCpuSeconds, readCpu } from "./harness/resources.ts"
-import { type RunningService, startService } from "./harness/service.ts"
+import { cpuBetween, processCpuSeconds, readCpu } from "./harness/resources.ts"
 import { checkVersions, createSessions } from "./scenarios/sessions.ts"
 import {
   addSubscribers,
@@ -178,28 +176,16 @@ const main = async (): Promise<number> => {
     console.log(USAGE)
     return 0
   }
-  const startedAt = new Date()
-  const prefix = `skbench:${randomBytes(6).toString("hex")}:`
-  const redis = await RedisAdmin.connect(options.redisUrl)
-  const services: Array<RunningService> = []
+  const bench = await BenchRun.open("WebSocket fan-out bench", options.redisUrl)
+  const { startedAt, machine, redis } = bench
   let subscribers: Array<Subscriber> = []
-  const cleanup = async () => {
-    await closeSubscribers(subscribers)
-    await Promise.all(services.map((s) => s.stop()))
-    const removed = await redis.deleteByPrefix(prefix)
-    await redis.close()
-    return removed
-  }
-  process.once("SIGINT", () => void cleanup().finally(() => process.exit(130)))
+  bench.atCleanup("before instances stop", () => closeSubscribers(subscribers))
 
   try {
-    const machine = machineFacts()
-    console.log(`SyncKairos WebSocket fan-out bench — ${startedAt.toISOString()}`)
-    console.log(describeMachine(machine, (await redis.facts()).version))
-    const env = { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn" }
+    const env = { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: bench.prefix, LOG_LEVEL: "warn" }
     const nodeArgs = options.profile ? ["--cpu-prof", "--cpu-prof-dir", path.join(here, "results", "profiles")] : []
-    for (const _ of [0, 1]) services.push(await startService({ cwd: path.resolve(here, ".."), env, nodeArgs }))
-    const [a, b] = services as [RunningService, RunningService]
+    const a = await bench.start({ cwd: path.resolve(here, ".."), env, nodeArgs })
+    const b = await bench.start({ cwd: path.resolve(here, ".."), env, nodeArgs })
     console.log(`instances: A pid ${a.pid} at ${a.origin}, B pid ${b.pid} at ${b.origin}`)
 
     const pool = makePool(a.origin, WS_SWITCH_CONNECTIONS)
@@ -264,8 +250,8 @@ const main = async (): Promise<number> => {
 
     const versionCheck = await checkVersions(pool, fixture)
     await pool.close()
-    const warnings = services.map((s) => s.warnings())
-    const keysRemoved = await cleanup()
+    const warnings = [a, b].map((s) => s.warnings())
+    const { keysRemoved } = await bench.cleanup()
 
     const medianOf = (get: (r: RunRow) => number | null) => {
       const values = rows.map(get)
@@ -313,8 +299,8 @@ const main = async (): Promise<number> => {
     return correct ? 0 : 1
   } catch (error) {
     console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-    for (const s of services) console.error(s.logTail().join("\n"))
-    await cleanup().catch(() => undefined)
+    bench.printLogTails()
+    await bench.cleanup()
     return 1
   }
 }

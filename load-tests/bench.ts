@@ -11,13 +11,12 @@
  * (200 started per_participant sessions of two 24 h participants), same request. Change both together.
  */
 import { execFileSync } from "node:child_process"
-import { randomBytes } from "node:crypto"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { setTimeout as sleep } from "node:timers/promises"
+import { BenchRun } from "./harness/benchRun.ts"
 import { makePool } from "./harness/pool.ts"
-import { RedisAdmin, type RedisFacts } from "./harness/redis.ts"
 import {
   formatTable,
   medianRow,
@@ -27,9 +26,8 @@ import {
   type TableLine,
   writeReport
 } from "./harness/report.ts"
-import { cpuBetween, describeMachine, machineBusyOver, machineFacts, readCpu } from "./harness/resources.ts"
+import { cpuBetween, machineBusyOver, readCpu } from "./harness/resources.ts"
 import type { OfferedLoad } from "./harness/scenario.ts"
-import { type RunningService, startService } from "./harness/service.ts"
 import type { HttpContext } from "./scenarios/context.ts"
 import { httpScenarios } from "./scenarios/index.ts"
 import { checkVersions, createSessions, SESSIONS, type VersionCheck } from "./scenarios/sessions.ts"
@@ -117,33 +115,6 @@ const fmt = (n: number, digits = 2) => n.toFixed(digits)
 /** Other processes using more than this share of one core during a run make its numbers suspect. */
 const DISTURBED_OTHER_CPU_PCT = 15
 
-/** Everything that must be undone however the bench ends (normal end, error, Ctrl-C). */
-class Cleanup {
-  service: RunningService | undefined
-  redis: RedisAdmin | undefined
-  prefix: string | undefined
-  private done: Promise<{ serviceExitCode: number | null; keysRemoved: number | null }> | undefined
-
-  run(): Promise<{ serviceExitCode: number | null; keysRemoved: number | null }> {
-    this.done ??= (async () => {
-      let serviceExitCode: number | null = null
-      let keysRemoved: number | null = null
-      if (this.service !== undefined) {
-        serviceExitCode = await this.service.stop().catch(() => null)
-      }
-      if (this.redis !== undefined && this.prefix !== undefined) {
-        keysRemoved = await this.redis.deleteByPrefix(this.prefix).catch((error: unknown) => {
-          console.error(`could not delete the bench keys ${this.prefix}*: ${String(error)}`)
-          return null
-        })
-      }
-      await this.redis?.close()
-      return { serviceExitCode, keysRemoved }
-    })()
-    return this.done
-  }
-}
-
 const main = async (): Promise<number> => {
   const parsed = parseOptions(process.argv.slice(2))
   if (parsed === "help") {
@@ -151,29 +122,13 @@ const main = async (): Promise<number> => {
     return 0
   }
   const options = parsed
-  const startedAt = new Date()
-  const cleanup = new Cleanup()
-  let interrupted = false
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) process.exit(130)
-    interrupted = true
-    console.error(`\n${signal}: stopping the service and deleting the bench keys…`)
-    void cleanup.run().finally(() => process.exit(130))
-  }
-  process.on("SIGINT", onSignal)
-  process.on("SIGTERM", onSignal)
+  const bench = await BenchRun.open("bench", options.redisUrl)
+  const { startedAt, machine, redisFacts, prefix } = bench
 
   try {
-    const prefix = `skbench:${randomBytes(6).toString("hex")}:`
-    cleanup.prefix = prefix
-    cleanup.redis = await RedisAdmin.connect(options.redisUrl)
-    const redisFacts: RedisFacts = await cleanup.redis.facts()
-    const machine = machineFacts()
     const selected = httpScenarios.filter((s) => options.scenarios.includes(s.name))
     const offered: Record<string, OfferedLoad> = Object.fromEntries(selected.map((s) => [s.name, s.offered(options.scale)]))
 
-    console.log(`SyncKairos bench — ${startedAt.toISOString()}`)
-    console.log(describeMachine(machine, redisFacts.version))
     console.log(`runs: ${options.runs}, duration scale: ${options.scale}, key prefix: ${prefix}`)
     for (const s of selected) console.log(`  ${s.name.padEnd(14)} ${offered[s.name]!.description} — ${s.description}`)
 
@@ -184,12 +139,11 @@ const main = async (): Promise<number> => {
     }
 
     const profileDir = path.join(resultsDir, "profiles")
-    cleanup.service = await startService({
+    const service = await bench.start({
       cwd: repoRoot,
       env: { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn" },
       nodeArgs: options.profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : []
     })
-    const service = cleanup.service
     console.log(`service: pid ${service.pid} at ${service.origin}`)
 
     const setupPool = makePool(service.origin, 16)
@@ -197,8 +151,7 @@ const main = async (): Promise<number> => {
     const fixture = await createSessions(setupPool, options.sessions)
     console.log(`setup: ${options.sessions} sessions created and started in ${fmt(performance.now() - setupStart, 0)} ms`)
     const context: HttpContext = { origin: service.origin, fixture }
-    const redis = cleanup.redis
-    const redisCpu = () => redis.cpuSeconds()
+    const redisCpu = () => bench.redis.cpuSeconds()
 
     if (options.warmupS > 0) {
       for (const scenario of selected) {
@@ -209,9 +162,9 @@ const main = async (): Promise<number> => {
     }
 
     const records: Array<RunRecord> = []
-    for (let run = 1; run <= options.runs && !interrupted; run++) {
+    for (let run = 1; run <= options.runs && !bench.interrupted; run++) {
       for (const scenario of selected) {
-        if (interrupted) break
+        if (bench.interrupted) break
         await sleep(500) // let the previous scenario's connections close and the GC settle
         const before = await readCpu(service.pid, redisCpu)
         const stats = await scenario.run(context, options.scale)
@@ -235,7 +188,8 @@ const main = async (): Promise<number> => {
     const serviceWarnings = service.warnings()
     const serviceWarningLines = service.warningLines()
     const serviceLogTail = service.logTail()
-    const { serviceExitCode, keysRemoved } = await cleanup.run()
+    const { exitCodes, keysRemoved } = await bench.cleanup()
+    const serviceExitCode = exitCodes[0] ?? null
 
     const lines: Array<TableLine> = []
     const medians: Record<string, Row> = {}
@@ -287,13 +241,13 @@ const main = async (): Promise<number> => {
     }
     console.log(`service exit code: ${String(serviceExitCode)}; bench keys removed: ${String(keysRemoved)}`)
 
-    const ok = totalErrors === 0 && versionCheck.mismatches === 0 && !interrupted
+    const ok = totalErrors === 0 && versionCheck.mismatches === 0 && !bench.interrupted
     const report = {
       tool: "synckairos load-tests/bench.ts",
       date: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       ok,
-      interrupted,
+      interrupted: bench.interrupted,
       machine: { ...machine, redis: redisFacts, busyBeforeStartPct: busyBeforePct },
       revision: gitRevision(),
       options: { ...options, scenarios: selected.map((s) => s.name) },
@@ -321,9 +275,8 @@ const main = async (): Promise<number> => {
     return ok ? 0 : 1
   } catch (error) {
     console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-    const tail = cleanup.service?.logTail() ?? []
-    if (tail.length > 0) console.error(`service log tail:\n${tail.join("\n")}`)
-    await cleanup.run()
+    bench.printLogTails()
+    await bench.cleanup()
     return 1
   }
 }
