@@ -48,6 +48,8 @@ const USAGE = `usage: npm run bench:ws -- [options]
   --rate N              switches per second sent to A (default ${WS_RATE_PER_SEC})
   --big N               sockets on B for the last run (default 10000; 0 skips it)
   --redis-url URL       Redis of both instances (default $REDIS_URL or redis://127.0.0.1:6379)
+  --server floor        run A and B as load-tests/floor/server.mjs instead of SyncKairos: the same hops
+                        with the least code, i.e. what this machine allows (default: service)
   --profile             run the instances with --cpu-prof; profiles land in load-tests/results/profiles/
   --help`
 
@@ -55,6 +57,11 @@ const number = (text: string | undefined, fallback: number) => {
   const value = text === undefined ? fallback : Number(text)
   if (!Number.isFinite(value) || value < 0) throw new Error(`expected a non-negative number, got "${text}"`)
   return value
+}
+
+const serverOf = (name: string | undefined) => {
+  if (name !== "service" && name !== "floor") throw new Error(`--server must be service or floor, got "${name}"`)
+  return name
 }
 
 const parseOptions = () => {
@@ -66,6 +73,7 @@ const parseOptions = () => {
       rate: { type: "string" },
       big: { type: "string" },
       "redis-url": { type: "string" },
+      server: { type: "string", default: "service" },
       profile: { type: "boolean", default: false },
       help: { type: "boolean", default: false }
     }
@@ -78,6 +86,7 @@ const parseOptions = () => {
     rate: number(values.rate, WS_RATE_PER_SEC),
     big: Math.round(number(values.big, 10_000)),
     redisUrl: values["redis-url"] ?? process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379",
+    server: serverOf(values.server),
     profile: values.profile ?? false
   }
 }
@@ -91,7 +100,8 @@ const rssMb = async (pid: number): Promise<number> => {
 const withPeakRss = async <A>(pids: ReadonlyArray<number>, work: Promise<A>) => {
   const peaks = pids.map(() => 0)
   const sample = async () => (await Promise.all(pids.map(rssMb))).forEach((mb, i) => (peaks[i] = Math.max(peaks[i]!, mb)))
-  const timer = setInterval(() => void sample(), 250)
+  // An instance that dies mid-run has no /proc entry left: the run's checks report it, the sampler just skips it.
+  const timer = setInterval(() => void sample().catch(() => undefined), 250)
   try {
     const result = await work
     await sample()
@@ -102,17 +112,22 @@ const withPeakRss = async <A>(pids: ReadonlyArray<number>, work: Promise<A>) => 
 }
 
 interface Scrape {
-  /** Largest event-loop delay (ms) since the previous scrape: prom-client resets it at each one. */
-  readonly loopLagMaxMs: number
+  /** Largest event-loop delay (ms) since the previous scrape: prom-client resets it at each one. Null from the floor server. */
+  readonly loopLagMaxMs: number | null
   /** Cumulative counts of the instance's commit-to-send histogram, by upper bound in ms. */
   readonly sendLag: ReadonlyArray<readonly [number, number]>
+}
+
+const loopLagMaxMs = (metrics: string): number | null => {
+  const seconds = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(metrics)?.[1]
+  return seconds === undefined ? null : Math.round(Number(seconds) * 1e4) / 10
 }
 
 const scrape = async (origin: string): Promise<Scrape> => {
   const text = await (await fetch(`${origin}/metrics`)).text()
   const buckets = [...text.matchAll(/^synckairos_ws_delivery_lag_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)]
   return {
-    loopLagMaxMs: Math.round(Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1]) * 1e4) / 10,
+    loopLagMaxMs: loopLagMaxMs(text),
     sendLag: buckets.map(([, le, count]) => [le === "+Inf" ? Infinity : Number(le) * 1000, Number(count)] as const)
   }
 }
@@ -131,7 +146,7 @@ interface RunRow {
   readonly cpuPct: { readonly a: number | null; readonly b: number | null; readonly redis: number | null; readonly generator: number; readonly other: number | null; readonly steal: number | null }
   readonly rssMb: { readonly a: number; readonly b: number }
   /** Largest event-loop delay of each process during the run: a stall there shows in every latency. */
-  readonly loopLagMaxMs: { readonly a: number; readonly b: number; readonly generator: number }
+  readonly loopLagMaxMs: { readonly a: number | null; readonly b: number | null; readonly generator: number }
   /** p99 (as a histogram bucket bound) of B's commit-to-send lag, from its /metrics. */
   readonly bSendP99Ms: number | null
 }
@@ -146,6 +161,8 @@ const COLUMNS: ReadonlyArray<[string, (r: RunRow) => number | null]> = [
   ["p95 ms", (r) => r.stats.delivery.p95],
   ["p99 ms", (r) => r.stats.delivery.p99],
   ["max ms", (r) => r.stats.delivery.max],
+  ["→commit p99", (r) => r.stats.toCommit.p99],
+  ["commit→ p99", (r) => r.stats.afterCommit.p99],
   ["switch p99", (r) => r.stats.switches.latency.p99],
   ["B send p99≤", (r) => r.bSendP99Ms],
   ["sw err", (r) => r.stats.switches.errors],
@@ -184,8 +201,9 @@ const main = async (): Promise<number> => {
   try {
     const env = { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: bench.prefix, LOG_LEVEL: "warn" }
     const nodeArgs = options.profile ? ["--cpu-prof", "--cpu-prof-dir", path.join(here, "results", "profiles")] : []
-    const a = await bench.start({ cwd: path.resolve(here, ".."), env, nodeArgs })
-    const b = await bench.start({ cwd: path.resolve(here, ".."), env, nodeArgs })
+    const entryPoint = options.server === "floor" ? "load-tests/floor/server.mjs" : undefined
+    const a = await bench.start({ cwd: path.resolve(here, ".."), env, nodeArgs, entryPoint })
+    const b = await bench.start({ cwd: path.resolve(here, ".."), env, nodeArgs, entryPoint })
     console.log(`instances: A pid ${a.pid} at ${a.origin}, B pid ${b.pid} at ${b.origin}`)
 
     const pool = makePool(a.origin, WS_SWITCH_CONNECTIONS)
@@ -264,6 +282,7 @@ const main = async (): Promise<number> => {
     ]
     console.log(`\n${formatRows(lines)}\n`)
     console.log("delivery: ms from sending a switch to A to receiving its STATE_UPDATE on a socket of B (HDR histogram).\n" +
+      "→commit / commit→: the same deliveries split at the event's commit in Redis (the ms in its id): sending to commit, commit to receipt.\n" +
       "behind: sockets short of their session's last version 2 s after the last switch. cpu%: share of one core; steal%: share of the box's CPU time the hypervisor gave to other guests; RSS: peak during the run.\n" +
       "B send p99≤: bucket bound (ms) under which 99 % of B's sends fell, from commit in Redis to send (its /metrics).\n" +
       "lag max: the largest event-loop delay (ms) of A, B and the generator during the run.")

@@ -55,6 +55,10 @@ function durationMs(text) {
 const DURATION_MS = durationMs(DURATION);
 
 const delivery = new Trend('ws_delivery_ms', true);
+// The same deliveries split at the commit (the Redis time, ms, in the event id): meaningful only when
+// this machine's clock agrees with the Redis server's (the same host, or NTP within a millisecond).
+const toCommit = new Trend('ws_to_commit_ms', true);
+const afterCommit = new Trend('ws_after_commit_ms', true);
 const missed = new Counter('ws_missed_events');
 const duplicates = new Counter('ws_duplicate_events');
 const behind = new Counter('ws_behind_sockets');
@@ -115,7 +119,13 @@ export function fanout(data) {
       else if (version > sub.lastVersion + 1) missed.add(version - sub.lastVersion - 1);
       sub.lastVersion = Math.max(sub.lastVersion, version);
       const at = sentAt[sub.session * SLOTS + (version % SLOTS)];
-      if (sub.measured && at !== undefined) delivery.add(Date.now() - at);
+      if (sub.measured && at !== undefined) {
+        const now = Date.now();
+        const commitMs = Number(frame.event.id.split('-')[0]);
+        delivery.add(now - at);
+        toCommit.add(Math.max(0, commitMs - at));
+        afterCommit.add(Math.max(0, now - commitMs));
+      }
     }
   };
 

@@ -27,6 +27,8 @@ export interface ServiceOptions {
   readonly env: Record<string, string>
   /** Role argument of main.js. Default "api". */
   readonly role?: string
+  /** Script to run instead of dist/app/main.js, relative to cwd (the fan-out bench's floor server). */
+  readonly entryPoint?: string
   /** Extra node flags, e.g. ["--cpu-prof", "--cpu-prof-dir", dir]. */
   readonly nodeArgs?: ReadonlyArray<string>
   readonly readyTimeoutMs?: number
@@ -78,14 +80,15 @@ const ENTRY_POINT = "dist/app/main.js"
  * killed if this process exits without calling stop().
  */
 export const startService = async (options: ServiceOptions): Promise<RunningService> => {
-  if (!existsSync(path.join(options.cwd, ENTRY_POINT))) {
-    throw new Error(`${ENTRY_POINT} is missing: run \`npm run build\` first (the bench scripts do)`)
+  const entryPoint = options.entryPoint ?? ENTRY_POINT
+  if (!existsSync(path.join(options.cwd, entryPoint))) {
+    throw new Error(`${entryPoint} is missing: run \`npm run build\` first (the bench scripts do)`)
   }
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), ENTRY_POINT, options.role ?? "api"],
+    [...(options.nodeArgs ?? []), entryPoint, options.role ?? "api"],
     {
       cwd: options.cwd,
       env: { ...process.env, ...options.env, PORT: String(port), HOST: "127.0.0.1" },

@@ -28,6 +28,10 @@ const SENT_SLOTS = 64
  */
 export class Deliveries {
   histogram = new LatencyHistogram()
+  /** The same deliveries split at the commit (the Redis time in the event id, ms): sending to commit. */
+  toCommit = new LatencyHistogram()
+  /** ... and commit to receipt on the socket. */
+  afterCommit = new LatencyHistogram()
   missed = 0
   duplicates = 0
   private readonly sent: Uint32Array
@@ -49,13 +53,21 @@ export class Deliveries {
     return 2 + this.sent[session]!
   }
 
-  received(session: number, version: number, measured: boolean): void {
-    if (measured) this.histogram.recordMs(performance.now() - this.sentAt[session * SENT_SLOTS + (version % SENT_SLOTS)]!)
+  received(session: number, version: number, measured: boolean, commitMs: number): void {
+    if (!measured) return
+    const now = performance.now()
+    const sentAt = this.sentAt[session * SENT_SLOTS + (version % SENT_SLOTS)]!
+    this.histogram.recordMs(now - sentAt)
+    // Redis and this process read the same machine clock; the id's ms resolution blurs each part by 1 ms.
+    this.toCommit.recordMs(Math.max(0, commitMs - (performance.timeOrigin + sentAt)))
+    this.afterCommit.recordMs(Math.max(0, performance.timeOrigin + now - commitMs))
   }
 
   /** Starts a new run's latency record; version checks go on across runs. */
   reset(): void {
     this.histogram = new LatencyHistogram()
+    this.toCommit = new LatencyHistogram()
+    this.afterCommit = new LatencyHistogram()
   }
 }
 
@@ -81,11 +93,11 @@ export class Subscriber {
     this.socket.on("message", (data: Buffer) => {
       if (STATE_UPDATE.compare(data, 0, STATE_UPDATE.length) === 0) {
         // Only the event, last in the frame, is parsed: the generator must stay lean with thousands of sockets.
-        const version = (JSON.parse(String(data.subarray(data.lastIndexOf(EVENT_KEY) + EVENT_KEY.length, -1))) as { version: number }).version
+        const { id, version } = JSON.parse(String(data.subarray(data.lastIndexOf(EVENT_KEY) + EVENT_KEY.length, -1))) as { id: string; version: number }
         if (version <= this.lastVersion) deliveries.duplicates++
         else deliveries.missed += version - this.lastVersion - 1
         this.lastVersion = Math.max(this.lastVersion, version)
-        deliveries.received(session, version, measured)
+        deliveries.received(session, version, measured, Number(id.slice(0, id.indexOf("-"))))
         return
       }
       const frame = JSON.parse(String(data)) as { type: string; version?: number }
@@ -141,6 +153,8 @@ export const addSubscribers = async (
 
 export interface FanoutRunStats {
   readonly delivery: LatencySummary
+  readonly toCommit: LatencySummary
+  readonly afterCommit: LatencySummary
   readonly switches: OpenLoopResult
   readonly missed: number
   readonly duplicates: number
@@ -184,6 +198,8 @@ export const runFanout = async (options: {
   while (behind() > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
   return {
     delivery: deliveries.histogram.summary(),
+    toCommit: deliveries.toCommit.summary(),
+    afterCommit: deliveries.afterCommit.summary(),
     switches,
     missed: deliveries.missed - missedBefore,
     duplicates: deliveries.duplicates - duplicatesBefore,

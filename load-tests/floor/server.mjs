@@ -1,0 +1,120 @@
+/**
+ * The machine's floor for the fan-out bench: `npm run bench:ws -- --server floor` runs the same
+ * scenario against two of these instead of two SyncKairos instances. It makes the same hops with
+ * the least code that can make them, so the gap between the two results is what the service itself
+ * costs, and what is left is what the box costs:
+ *
+ *   client -> HTTP -> one Redis script per command (version++, snapshot, XADD to the shard log)
+ *          -> every instance tails the shard logs (one blocking XREAD connection per shard)
+ *          -> WebSocket frames of the same size as the service's to the session's sockets.
+ *
+ * Versus the service it leaves out: the load round trip before the commit (state read, Redis TIME),
+ * the session stream, TTLs, deadlines, idempotency, validation, the domain, Effect, Fastify,
+ * metrics and heartbeats. Plain JavaScript, run by node as it is (nothing to build).
+ *
+ * Environment: PORT, HOST, REDIS_URL, REDIS_KEY_PREFIX (as the service reads them).
+ */
+import { readFileSync } from "node:fs"
+import { createServer } from "node:http"
+import { Redis } from "ioredis"
+import { WebSocketServer } from "ws"
+
+const SHARDS = 16
+const prefix = process.env.REDIS_KEY_PREFIX ?? "skfloor:"
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
+const redis = new Redis(redisUrl)
+
+// A stand-in for a two-participant snapshot: the service's STATE_UPDATE frames are ~1.5 KB.
+const STATE = JSON.stringify({ filler: "x".repeat(1200) })
+
+const logOf = (shard) => `${prefix}{${shard}}:log`
+const shardOf = (sessionId) => parseInt(sessionId.slice(0, 4), 16) % SHARDS
+const keys = (sessionId) => {
+  const tag = `{${shardOf(sessionId)}}`
+  return { snapshot: `${prefix}${tag}:s:${sessionId}`, log: logOf(shardOf(sessionId)) }
+}
+
+redis.defineCommand("floorCommit", { numberOfKeys: 2, lua: readFileSync(new URL("commit.lua", import.meta.url), "utf8") })
+
+const bySession = new Map()
+
+const commit = async (sessionId) => {
+  const { snapshot, log } = keys(sessionId)
+  const [version, id] = await redis.floorCommit(snapshot, log, sessionId, STATE)
+  return { version, id }
+}
+
+const json = (res, status, body) => {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
+  res.end(text)
+}
+
+const server = createServer((req, res) => {
+  const url = new URL(req.url, "http://floor")
+  const parts = url.pathname.split("/").filter(Boolean)
+  let body = ""
+  req.setEncoding("utf8")
+  req.on("data", (chunk) => (body += chunk))
+  req.on("end", async () => {
+    try {
+      if (url.pathname === "/ready" || url.pathname === "/metrics") return json(res, 200, {})
+      if (req.method === "POST" && url.pathname === "/v1/sessions") {
+        const { version } = await commit(JSON.parse(body).session_id)
+        return json(res, 201, { data: { version, state: STATE } })
+      }
+      if (parts[0] === "v1" && parts[1] === "sessions" && parts[2] !== undefined) {
+        if (req.method === "POST" && parts.length === 4) {
+          const { version, id } = await commit(parts[2])
+          return json(res, 200, { data: { version, last_event_id: id, state: STATE } })
+        }
+        if (req.method === "GET") {
+          const version = Number(await redis.hget(keys(parts[2]).snapshot, "v"))
+          return json(res, 200, { data: { version } })
+        }
+      }
+      json(res, 404, { error: { code: "NOT_FOUND" } })
+    } catch (error) {
+      json(res, 500, { error: { code: "INTERNAL", message: String(error) } })
+    }
+  })
+})
+
+const wss = new WebSocketServer({ server, path: "/ws", perMessageDeflate: false })
+wss.on("connection", async (socket, req) => {
+  const sessionId = new URL(req.url, "http://floor").searchParams.get("sessionId") ?? ""
+  let sockets = bySession.get(sessionId)
+  if (sockets === undefined) bySession.set(sessionId, (sockets = new Set()))
+  sockets.add(socket)
+  socket.on("close", () => sockets.delete(socket))
+  const version = Number(await redis.hget(keys(sessionId).snapshot, "v"))
+  socket.send(JSON.stringify({ type: "STATE_SYNC", sessionId, version }))
+})
+
+const tail = async (shard, lastId) => {
+  const connection = redis.duplicate()
+  for (;;) {
+    const reply = await connection.xread("COUNT", 1000, "BLOCK", 5000, "STREAMS", logOf(shard), lastId)
+    for (const [id, fields] of reply?.[0]?.[1] ?? []) {
+      lastId = id
+      const sessionId = fields[1]
+      const sockets = bySession.get(sessionId)
+      if (sockets === undefined) continue
+      const frame = `{"type":"STATE_UPDATE","sessionId":"${sessionId}","state":${fields[5]},"event":{"id":"${id}","version":${fields[3]}}}`
+      for (const socket of sockets) socket.send(frame)
+    }
+  }
+}
+// Each log's tip is read before listening: "$" would skip what arrives between two reads.
+const tips = await Promise.all(Array.from({ length: SHARDS }, async (_, shard) =>
+  (await redis.xrevrange(logOf(shard), "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0"))
+tips.forEach((tip, shard) => void tail(shard, tip))
+
+const stop = () => {
+  for (const socket of wss.clients) socket.terminate()
+  server.close(() => process.exit(0))
+  redis.disconnect()
+}
+process.once("SIGTERM", stop)
+process.once("SIGINT", stop)
+server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? "127.0.0.1")
