@@ -172,10 +172,7 @@ const main = async (): Promise<number> => {
     console.log(`results: ${path.relative(process.cwd(), file)}`)
     return errors === 0 && eventsPerSec >= THROUGHPUT_TARGET && lagP99 < LAG_P99_TARGET_MS ? 0 : 1
   } catch (error) {
-    console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-    bench.printLogTails()
-    await bench.cleanup()
-    return 1
+    return bench.failed(error)
   }
 }
 

@@ -317,10 +317,7 @@ const main = async (): Promise<number> => {
     console.log(`results: ${path.relative(process.cwd(), file)}`)
     return correct ? 0 : 1
   } catch (error) {
-    console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-    bench.printLogTails()
-    await bench.cleanup()
-    return 1
+    return bench.failed(error)
   }
 }
 

@@ -274,10 +274,7 @@ const main = async (): Promise<number> => {
     if (!ok) console.log("bench FAILED")
     return ok ? 0 : 1
   } catch (error) {
-    console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-    bench.printLogTails()
-    await bench.cleanup()
-    return 1
+    return bench.failed(error)
   }
 }
 

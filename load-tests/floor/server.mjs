@@ -30,8 +30,8 @@ const STATE = JSON.stringify({ filler: "x".repeat(1200) })
 const logOf = (shard) => `${prefix}{${shard}}:log`
 const shardOf = (sessionId) => parseInt(sessionId.slice(0, 4), 16) % SHARDS
 const keys = (sessionId) => {
-  const tag = `{${shardOf(sessionId)}}`
-  return { snapshot: `${prefix}${tag}:s:${sessionId}`, log: logOf(shardOf(sessionId)) }
+  const shard = shardOf(sessionId)
+  return { snapshot: `${prefix}{${shard}}:s:${sessionId}`, log: logOf(shard) }
 }
 
 redis.defineCommand("floorCommit", { numberOfKeys: 2, lua: readFileSync(new URL("commit.lua", import.meta.url), "utf8") })

@@ -85,8 +85,11 @@ export class BenchRun {
     return this.done
   }
 
-  /** After a failure: the last lines of every instance still running. */
-  printLogTails(): void {
+  /** Ends a run that threw: prints the error and the last lines of every instance still running, cleans up, and gives the exit code 1. */
+  async failed(error: unknown): Promise<number> {
+    console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
     for (const s of this.services) console.error(`--- log tail of pid ${s.pid} ---\n${s.logTail().join("\n")}`)
+    await this.cleanup()
+    return 1
   }
 }
