@@ -12,6 +12,7 @@ const settings = Config.all({
   sessionStreamMaxLen: Config.Int("SESSION_STREAM_MAXLEN").pipe(Config.withDefault(10_000)),
   shardLogMaxLen: Config.Int("SHARD_LOG_MAXLEN").pipe(Config.withDefault(100_000)),
   commandMaxAttempts: Config.Int("COMMAND_MAX_ATTEMPTS").pipe(Config.withDefault(20)),
+  snapshotCacheSessions: Config.Int("SNAPSHOT_CACHE_SESSIONS").pipe(Config.withDefault(10_000)),
   bodyLimitBytes: Config.Int("BODY_LIMIT_BYTES").pipe(Config.withDefault(1_048_576)),
   shutdownGraceMs: Config.Int("SHUTDOWN_GRACE_MS").pipe(Config.withDefault(10_000)),
   wsPingIntervalMs: Config.Int("WS_PING_INTERVAL_MS").pipe(Config.withDefault(30_000)),
@@ -53,6 +54,7 @@ const problemsOf = (s: AppSettings): Array<string> =>
   })
     .filter(([, value]) => value <= 0)
     .map(([name, value]) => `${name} must be a positive integer, got ${value}`)
+    .concat(s.snapshotCacheSessions < 0 ? [`SNAPSHOT_CACHE_SESSIONS must be 0 (off) or a positive integer, got ${s.snapshotCacheSessions}`] : [])
 
 const checked = (s: AppSettings) => {
   const problems = problemsOf(s)

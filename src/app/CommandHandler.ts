@@ -10,12 +10,15 @@ import {
   SessionNotFound,
   type SessionState
 } from "../domain/index.ts"
-import { EventStore, type IdempotencyRecord } from "../infra/EventStore.ts"
+import { type CommitOutcome, EventStore, type IdempotencyRecord } from "../infra/EventStore.ts"
 import type { RedisUnavailable } from "../infra/RedisClient.ts"
+import { ServerClock } from "../infra/ServerClock.ts"
+import { ShardLogReader } from "../infra/ShardLogReader.ts"
 import { AppConfig } from "./AppConfig.ts"
 import { ContentionExceeded, IdempotencyKeyReused, VersionConflict } from "./errors.ts"
 import { makeKeyedMutex } from "./KeyedMutex.ts"
 import { decodeState, encodeState, toNewEvent } from "./sessionCodec.ts"
+import { makeSnapshotCache } from "./SnapshotCache.ts"
 
 /** What a command led to, for the caller to render its answer from. */
 export interface Outcome {
@@ -65,10 +68,29 @@ const replay = (record: IdempotencyRecord, idempotency: NonNullable<CommandOptio
 const RETRY_WINDOW_CAP_MS = 32
 const retryDelayMs = (n: number) => Math.random() * Math.min(RETRY_WINDOW_CAP_MS, 2 ** (n - 1))
 
+/** The snapshot a command is decided on, and when. */
+interface Basis {
+  readonly state: SessionState | null
+  readonly version: number
+  readonly lastEventId: string | null
+  readonly timeMs: number
+  /** Cached here and timed by ServerClock rather than loaded with Redis TIME: the commit checks both. */
+  readonly cached: boolean
+}
+
+/** How deciding and committing on one basis ended. */
+type Step =
+  | { readonly _tag: "Rejected"; readonly error: DomainError }
+  /** Nothing to write: the answer is the state as it was. */
+  | { readonly _tag: "Unchanged"; readonly answer: Answer }
+  | { readonly _tag: "Applied"; readonly answer: Answer }
+  | Exclude<CommitOutcome, { readonly _tag: "Committed" }>
+
 /**
- * Load, decide, commit: the one path every command takes. Commands for one session run one at a time
- * on this instance; across instances the version-checked commit serializes them, and an unpinned
- * command that loses the race is decided again on the fresh state.
+ * Decide and commit, on the snapshot cached here when there is one, else on a fresh load: the one path
+ * every command takes. Commands for one session run one at a time on this instance; across instances
+ * the version-checked commit serializes them, and an unpinned command that loses the race is decided
+ * again on the fresh state.
  */
 export class CommandHandler extends Context.Service<CommandHandler, {
   readonly execute: (sessionId: string, command: Command, options: CommandOptions) => Effect.Effect<Answer, CommandError>
@@ -78,8 +100,64 @@ export class CommandHandler extends Context.Service<CommandHandler, {
     CommandHandler,
     Effect.gen(function*() {
       const store = yield* EventStore
-      const { commandMaxAttempts } = yield* AppConfig
+      const clock = yield* ServerClock
+      const { commandMaxAttempts, snapshotCacheSessions } = yield* AppConfig
       const serialized = makeKeyedMutex()
+      const cache = makeSnapshotCache(snapshotCacheSessions)
+      yield* (yield* ShardLogReader).listen(cache.observe)
+
+      const decideAndCommit = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions, basis: Basis) {
+        const decision = decide(basis.state, command, sessionId, basis.timeMs)
+        if (Result.isFailure(decision)) return { _tag: "Rejected", error: decision.failure } as Step
+        if (decision.success.length === 0) {
+          // Nothing happened (the server settling a session with nothing due): nothing to write.
+          const body = options.render({ state: basis.state, events: [], version: basis.version, serverTimeMs: basis.timeMs })
+          return { _tag: "Unchanged", answer: { body: withEventId(body, basis.lastEventId ?? ""), replayed: false } } as Step
+        }
+
+        let state = basis.state
+        const newEvents = decision.success.map((event, i) => {
+          state = evolve(state, event)
+          return toNewEvent(event, basis.version + i + 1, state)
+        })
+        const version = basis.version + newEvents.length
+        const ended = state === null || isTerminal(state.status)
+        const body = options.render({ state, events: decision.success, version, serverTimeMs: basis.timeMs })
+        const outcome = yield* store.commit({
+          sessionId,
+          expectedVersion: basis.version,
+          expectedLastEventId: basis.lastEventId ?? "",
+          decidedAtMs: basis.cached ? basis.timeMs : undefined,
+          events: newEvents,
+          state: state === null ? null : encodeState(state),
+          ended,
+          deadlineMs: state === null ? null : nextDueOf(state),
+          idempotency: options.idempotency === undefined ? null : { ...options.idempotency, body: JSON.stringify(body) }
+        })
+        if (outcome._tag !== "Committed") return outcome as Step
+        const lastEventId = outcome.eventIds.at(-1) ?? ""
+        // Nothing is decided on an ended session but its rejection, and the load path serves that.
+        cache.remember(sessionId, state === null || ended ? null : { version, lastEventId, state })
+        return { _tag: "Applied", answer: { body: withEventId(body, lastEventId), replayed: false } } as Step
+      })
+
+      /**
+       * Decided on the cached snapshot at the ServerClock's time, saving the load round trip. Only a
+       * commit counts: anything else (no snapshot here, a rejection or no-op that a stale snapshot may
+       * explain, the session having moved on) leaves the command to the load path.
+       */
+      const attemptCached = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions) {
+        // A retried request must find its first answer before anything is decided: the load reads it.
+        if (options.idempotency !== undefined) return undefined
+        const cached = cache.get(sessionId)
+        if (cached === undefined) return undefined
+        if (options.expectedVersion !== undefined && options.expectedVersion !== cached.version) return undefined
+        const timeMs = yield* clock.nowMs
+        const step = yield* decideAndCommit(sessionId, command, options, { ...cached, timeMs, cached: true })
+        if (step._tag === "Applied") return step.answer
+        if (step._tag === "Conflict" || step._tag === "Stale") cache.forget(sessionId)
+        return undefined
+      })
 
       const attempt = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions) {
         const loaded = yield* store.load(sessionId, options.idempotency?.key)
@@ -89,46 +167,35 @@ export class CommandHandler extends Context.Service<CommandHandler, {
         if (options.expectedVersion !== undefined && options.expectedVersion !== loaded.version) {
           return yield* new VersionConflict({ expectedVersion: options.expectedVersion, currentVersion: loaded.version })
         }
-        const before = loaded.state === null ? null : decodeState(loaded.state)
-        const decision = decide(before, command, sessionId, loaded.serverTimeMs)
-        if (Result.isFailure(decision)) return yield* decision.failure
-        if (decision.success.length === 0) {
-          // Nothing happened (the server settling a session with nothing due): nothing to write.
-          const body = options.render({ state: before, events: [], version: loaded.version, serverTimeMs: loaded.serverTimeMs })
-          return { _tag: "Done", answer: { body: withEventId(body, loaded.lastEventId ?? ""), replayed: false } } as const
-        }
-
-        let state = before
-        const newEvents = decision.success.map((event, i) => {
-          state = evolve(state, event)
-          return toNewEvent(event, loaded.version + i + 1, state)
+        const step = yield* decideAndCommit(sessionId, command, options, {
+          state: loaded.state === null ? null : decodeState(loaded.state),
+          version: loaded.version,
+          lastEventId: loaded.lastEventId,
+          timeMs: loaded.serverTimeMs,
+          cached: false
         })
-        const version = loaded.version + newEvents.length
-        const body = options.render({ state, events: decision.success, version, serverTimeMs: loaded.serverTimeMs })
-        const outcome = yield* store.commit({
-          sessionId,
-          expectedVersion: loaded.version,
-          events: newEvents,
-          state: state === null ? null : encodeState(state),
-          ended: state === null || isTerminal(state.status),
-          deadlineMs: state === null ? null : nextDueOf(state),
-          idempotency: options.idempotency === undefined ? null : { ...options.idempotency, body: JSON.stringify(body) }
-        })
-        switch (outcome._tag) {
-          case "Committed":
-            return { _tag: "Done", answer: { body: withEventId(body, outcome.eventIds.at(-1) ?? ""), replayed: false } } as const
+        switch (step._tag) {
+          case "Rejected":
+            return yield* step.error
+          case "Unchanged":
+          case "Applied":
+            return { _tag: "Done", answer: step.answer } as const
           case "Replayed":
-            return { _tag: "Done", answer: yield* replay(outcome.record, options.idempotency!) } as const
+            return { _tag: "Done", answer: yield* replay(step.record, options.idempotency!) } as const
           case "Conflict":
             if (options.expectedVersion !== undefined) {
-              return yield* new VersionConflict({ expectedVersion: options.expectedVersion, currentVersion: outcome.currentVersion })
+              return yield* new VersionConflict({ expectedVersion: options.expectedVersion, currentVersion: step.currentVersion })
             }
+            return { _tag: "Retry" } as const
+          case "Stale":
             return { _tag: "Retry" } as const
         }
       })
 
       // Untraced: the hot path, and no tracer is installed to receive spans.
       const execute = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions) {
+        const fast = yield* attemptCached(sessionId, command, options)
+        if (fast !== undefined) return fast
         for (let n = 1; n <= commandMaxAttempts; n++) {
           const result = yield* attempt(sessionId, command, options)
           if (result._tag === "Done") return result.answer

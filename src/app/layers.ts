@@ -34,8 +34,8 @@ const infraLayer = Layer.unwrap(
 /** Everything the API process serves requests with, built on the given configuration. */
 export const apiLayer = <E>(config: Layer.Layer<AppConfig, E>) =>
   auditLayer.pipe(
-    Layer.provideMerge(Layer.mergeAll(CommandHandler.layer, ServerClock.layer(), DeadlineIndex.layer, FanOut.layer, Metrics.layer)),
-    Layer.provideMerge(ShardLogReader.layer()),
+    Layer.provideMerge(Layer.mergeAll(CommandHandler.layer, DeadlineIndex.layer, FanOut.layer, Metrics.layer)),
+    Layer.provideMerge(Layer.mergeAll(ShardLogReader.layer(), ServerClock.layer())),
     Layer.provideMerge(EventStore.layer),
     Layer.provideMerge(infraLayer),
     Layer.provideMerge(config)

@@ -50,11 +50,23 @@ export interface CommitRequest {
   /** The session's next deadline (epoch ms); null (or a deleted session) removes it. */
   readonly deadlineMs: number | null
   readonly idempotency: { readonly key: string; readonly fingerprint: string; readonly body: string } | null
+  /**
+   * Last stream id of the snapshot the events were decided on: with expectedVersion it names that
+   * snapshot exactly, also when the session was deleted and created again. Absent: version only.
+   */
+  readonly expectedLastEventId?: string | undefined
+  /**
+   * The decision time, when it came from a local estimate of Redis time (ServerClock) rather than
+   * from a load: the commit answers Stale unless it lies between the last commit and Redis's now.
+   */
+  readonly decidedAtMs?: number | undefined
 }
 
 export type CommitOutcome =
   | { readonly _tag: "Committed"; readonly version: number; readonly eventIds: ReadonlyArray<string> }
   | { readonly _tag: "Conflict"; readonly currentVersion: number }
+  /** The version matched but not the snapshot, or the decision time was out of bounds: decide again on a load. */
+  | { readonly _tag: "Stale" }
   | { readonly _tag: "Replayed"; readonly record: IdempotencyRecord }
 
 export interface StoredEvent {
@@ -129,7 +141,9 @@ export class EventStore extends Context.Service<EventStore, EventStoreShape>()("
             ? null
             : { ...request.idempotency, ttlSeconds: settings.idempotencyTtlSeconds },
           sessionStreamMaxLen: settings.sessionStreamMaxLen,
-          shardLogMaxLen: settings.shardLogMaxLen
+          shardLogMaxLen: settings.shardLogMaxLen,
+          expectedLastEventId: request.expectedLastEventId,
+          decidedAtMs: request.decidedAtMs
         })
       })
 

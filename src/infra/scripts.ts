@@ -103,12 +103,15 @@ export interface CommitInput {
   } | null
   readonly sessionStreamMaxLen: number
   readonly shardLogMaxLen: number
+  readonly expectedLastEventId: string | undefined
+  readonly decidedAtMs: number | undefined
 }
 
 const decodeCommitReply = Schema.decodeUnknownSync(
   Schema.Union([
     Schema.Tuple([Schema.Literal("replayed"), Schema.String, Schema.String, Schema.String]),
     Schema.Tuple([Schema.Literal("conflict"), Schema.Number]),
+    Schema.Tuple([Schema.Literal("stale")]),
     Schema.TupleWithRest(Schema.Tuple([Schema.Literal("committed"), Schema.Number]), [Schema.String])
   ])
 )
@@ -136,6 +139,8 @@ export const commitScript: Script<CommitInput, CommitOutcome> = {
       String(input.idempotency?.ttlSeconds ?? 0),
       String(input.sessionStreamMaxLen),
       String(input.shardLogMaxLen),
+      input.expectedLastEventId ?? "",
+      input.decidedAtMs === undefined ? "" : String(input.decidedAtMs),
       String(input.events.length)
     ]
     input.events.forEach((event, i) => {
@@ -151,6 +156,8 @@ export const commitScript: Script<CommitInput, CommitOutcome> = {
         return { _tag: "Replayed", record: { fingerprint: decoded[1], lastEventId: decoded[2], body: decoded[3] } }
       case "conflict":
         return { _tag: "Conflict", currentVersion: decoded[1] }
+      case "stale":
+        return { _tag: "Stale" }
       case "committed": {
         const [, version, ...eventIds] = decoded
         return { _tag: "Committed", version, eventIds }

@@ -48,6 +48,46 @@ describe("200 concurrent switches on one session", () => {
   })
 })
 
+describe("commands taking turns between instances", () => {
+  // Each instance decides on the snapshot it holds when it can; these check it never decides on one
+  // that the other instance has since moved past.
+  it("each decide on the other's last commit: the turn passes on every switch", async () => {
+    const body = sessionBody("per_participant", 3, { total_time_ms: 3_600_000 })
+    const order = body.participants.map((p) => p.participant_id)
+    const id = body.session_id
+    expect((await call(a, "POST", "/v1/sessions", body)).status).toBe(201)
+    expect((await call(b, "POST", `/v1/sessions/${id}/start`)).status).toBe(200)
+    for (let n = 1; n <= 30; n++) {
+      const reply = await call(n % 2 === 0 ? a : b, "POST", `/v1/sessions/${id}/switch`, {})
+      expect(reply.status).toBe(200)
+      expect(reply.body.data).toMatchObject({ version: n + 2, active_participant_id: order[n % 3] })
+    }
+    const stored = await store.read(id)
+    expect(stored.replayed).toEqual(stored.snapshot)
+  })
+
+  it("a session deleted and created again elsewhere under the same id is decided on its new state", async () => {
+    const first = sessionBody("per_participant", 3, { total_time_ms: 3_600_000 })
+    const id = first.session_id
+    expect((await call(a, "POST", "/v1/sessions", first)).status).toBe(201)
+    expect((await call(a, "POST", `/v1/sessions/${id}/start`)).status).toBe(200)
+    expect((await call(a, "POST", `/v1/sessions/${id}/switch`, {})).status).toBe(200)
+
+    // The same three steps on b leave the new session at the version a last committed.
+    const second = { ...sessionBody("per_participant", 2, { total_time_ms: 3_600_000 }), session_id: id }
+    expect((await call(b, "DELETE", `/v1/sessions/${id}`)).status).toBe(204)
+    expect((await call(b, "POST", "/v1/sessions", second)).status).toBe(201)
+    expect((await call(b, "POST", `/v1/sessions/${id}/start`)).status).toBe(200)
+    expect((await call(b, "POST", `/v1/sessions/${id}/switch`, {})).status).toBe(200)
+
+    const reply = await call(a, "POST", `/v1/sessions/${id}/switch`, {})
+    expect(reply.status).toBe(200)
+    expect(reply.body.data).toMatchObject({ version: 4, active_participant_id: second.participants[0]!.participant_id })
+    const stored = await store.read(id)
+    expect(stored.snapshot!.participants.map((p) => p.participantId)).toEqual(second.participants.map((p) => p.participant_id))
+  })
+})
+
 describe("a pinned version", () => {
   it("applies when current and answers 409 CONFLICT with the current version when stale", async () => {
     const id = await running(a)

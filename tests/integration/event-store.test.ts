@@ -138,6 +138,59 @@ describe("EventStore commit/load", () => {
   })
 })
 
+describe("EventStore commit on a basis that may be stale", () => {
+  const redisNowMs = async () => {
+    const [seconds, micros] = await (await raw()).time()
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+  }
+  const unchangedBy = async (id: string, attempt: () => Promise<unknown>) => {
+    const before = { lengths: await streamLengths(id), snapshot: await load(id) }
+    const outcome = await attempt()
+    expect(await streamLengths(id)).toEqual(before.lengths)
+    expect(await load(id)).toMatchObject({ version: before.snapshot.version, lastEventId: before.snapshot.lastEventId })
+    return outcome
+  }
+
+  it("answers Stale when the version matches but the last event id does not, and writes nothing", async () => {
+    const id = randomUUID()
+    const first = await committed(request(id, 0))
+    expect(await unchangedBy(id, () => commit(request(id, 1, 1, { expectedLastEventId: "1-1" })))).toEqual({ _tag: "Stale" })
+    expect((await committed(request(id, 1, 1, { expectedLastEventId: first.eventIds[0] }))).version).toBe(2)
+  })
+
+  it("tells a session deleted and created again under the same id from the one the events were decided on", async () => {
+    const id = randomUUID()
+    const original = await committed(request(id, 0))
+    await committed(request(id, 1, 1, { state: null }))
+    await committed(request(id, 0))
+    expect(await unchangedBy(id, () => commit(request(id, 1, 1, { expectedLastEventId: original.eventIds[0] })))).toEqual({
+      _tag: "Stale"
+    })
+  })
+
+  it("answers Stale for a decision time after Redis's now, or lagging it by more than 50 ms", async () => {
+    const id = randomUUID()
+    const first = await committed(request(id, 0))
+    const basis = { expectedLastEventId: first.eventIds[0] }
+    const ahead = (await redisNowMs()) + 5_000
+    expect(await unchangedBy(id, () => commit(request(id, 1, 1, { ...basis, decidedAtMs: ahead })))).toEqual({ _tag: "Stale" })
+    const lagging = (await redisNowMs()) - 1_000
+    expect(await unchangedBy(id, () => commit(request(id, 1, 1, { ...basis, decidedAtMs: lagging })))).toEqual({ _tag: "Stale" })
+    expect((await committed(request(id, 1, 1, { ...basis, decidedAtMs: await redisNowMs() }))).version).toBe(2)
+  })
+
+  it("answers Stale for a decision time before the last commit, so event times never run backwards", async () => {
+    const id = randomUUID()
+    await committed(request(id, 0))
+    // A last commit stamped 10 s ahead of Redis's clock, as after a clock step back on the Redis host.
+    const future = `${(await redisNowMs()) + 10_000}-0`
+    await (await raw()).hset(keys.session(id).snapshot, "e", future)
+    const outcome = await commit(request(id, 1, 1, { expectedLastEventId: future, decidedAtMs: await redisNowMs() }))
+    expect(outcome).toEqual({ _tag: "Stale" })
+    expect((await load(id)).version).toBe(1)
+  })
+})
+
 describe("EventStore streams", () => {
   it("appends to the session stream and the shard log with the documented fields", async () => {
     const id = randomUUID()

@@ -23,15 +23,32 @@
     ARGV[10] idempotency TTL, seconds
     ARGV[11] approximate max length of the session stream (MAXLEN ~)
     ARGV[12] approximate max length of the shard log (MAXLEN ~)
-    ARGV[13] number of events N (>= 1), followed by N groups of 5:
+    ARGV[13] last session-stream id of the snapshot the events were decided on, "" to check the
+             version only: with the version it names one snapshot, even across a session deleted and
+             created again under the same id
+    ARGV[14] epoch ms the events were decided at, read from a local estimate of this server's clock;
+             "" when it came from Redis TIME in load-2 (then it needs no check)
+    ARGV[15] number of events N (>= 1), followed by N groups of 5:
              version (integer), type, at (epoch ms), payload JSON, state-after JSON (empty for the
              last event, whose state-after is the snapshot in ARGV[4])
 
   Output:
     { "replayed", fingerprint, last event id, body }  the idempotency record exists; nothing written
     { "conflict", current version }                  current version != expected; nothing written
+    { "stale" }                                      same version but another snapshot (ARGV[13]), or
+                                                     ARGV[14] is outside the window below; nothing written
     { "committed", last version, id1, ..., idN }     session-stream ids of the appended events
 ]]
+
+-- How far a decision time from a local clock estimate may trail this server's clock. The estimate is
+-- calibrated to within a round trip; more than this means the caller stalled or lost calibration, and
+-- it must decide again on a fresh load.
+local MAX_DECISION_LAG_MS = 50
+
+local function timeMs()
+  local time = redis.call("TIME")
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
 if ARGV[7] == "1" then
   local record = redis.call("HMGET", KEYS[5], "f", "e", "b")
   if record[1] then
@@ -44,6 +61,18 @@ local expected = tonumber(ARGV[1])
 if current ~= expected then
   return { "conflict", current }
 end
+local lastStreamId = redis.call("HGET", KEYS[1], "e") or ""
+if ARGV[13] ~= "" and lastStreamId ~= ARGV[13] then
+  return { "stale" }
+end
+-- Event times never run backwards: no earlier than the last commit (the ms of its id), no later than now.
+if ARGV[14] ~= "" then
+  local decidedAt, nowMs = tonumber(ARGV[14]), timeMs()
+  local lastCommitMs = tonumber(string.match(lastStreamId, "^(%d+)") or "0")
+  if decidedAt > nowMs or decidedAt < lastCommitMs or nowMs - decidedAt > MAX_DECISION_LAG_MS then
+    return { "stale" }
+  end
+end
 
 -- A deleted session keeps its stream for late readers; a new session by the same id starts clean.
 if expected == 0 then
@@ -51,11 +80,11 @@ if expected == 0 then
 end
 
 local sessionId = ARGV[2]
-local eventCount = tonumber(ARGV[13])
+local eventCount = tonumber(ARGV[15])
 local reply = { "committed", 0 }
 local lastVersion, lastId
 for i = 0, eventCount - 1 do
-  local base = 14 + i * 5
+  local base = 16 + i * 5
   local version, eventType, at, payload, stateAfter =
     ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
   if i == eventCount - 1 then
@@ -74,9 +103,7 @@ reply[2] = tonumber(lastVersion)
 -- A session must outlive its next deadline, however long its clock: keep it the TTL past that instant.
 local ttl = tonumber(ARGV[5])
 if ARGV[6] ~= "" then
-  local time = redis.call("TIME")
-  local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-  ttl = ttl + math.max(0, math.ceil((tonumber(ARGV[6]) - nowMs) / 1000))
+  ttl = ttl + math.max(0, math.ceil((tonumber(ARGV[6]) - timeMs()) / 1000))
 end
 if ARGV[3] == "1" then
   redis.call("HSET", KEYS[1], "v", lastVersion, "s", ARGV[4], "e", lastId)
