@@ -249,4 +249,16 @@ describe("connection health", () => {
     expect(after).toContain("process_resident_memory_bytes")
     await Promise.all(feeds.map((f) => f.close()))
   })
+
+  it("counts open file descriptors at /metrics, sockets included, and serves no per-handle scans", async () => {
+    const sessionId = await createStarted()
+    const value = (text: string) => Number(/^process_open_fds (\d+)$/m.exec(text)?.[1])
+    const before = value(await metricsText())
+    const feeds = await Promise.all(Array.from({ length: 10 }, () => syncedFeed(sessionId)))
+    // Client and server ends of each socket live in this process.
+    const after = await metricsText()
+    expect(value(after)).toBeGreaterThanOrEqual(before + 20)
+    expect(after).not.toMatch(/^nodejs_active_(handles|resources)/m)
+    await Promise.all(feeds.map((f) => f.close()))
+  })
 })
