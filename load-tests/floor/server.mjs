@@ -4,13 +4,15 @@
  * the least code that can make them, so the gap between the two results is what the service itself
  * costs, and what is left is what the box costs:
  *
- *   client -> HTTP -> one Redis script per command (version++, snapshot, XADD to the shard log)
- *          -> every instance tails the shard logs (one blocking XREAD connection per shard)
+ *   client -> HTTP -> one Redis script per command (version++, snapshot, XADD to the shard log,
+ *             SPUBLISH of the entry on the shard's feed channel)
+ *          -> every instance receives the shard feeds (one sharded pub/sub connection)
  *          -> WebSocket frames of the same size as the service's to the session's sockets.
  *
- * Versus the service it leaves out: the load round trip before the commit (state read, Redis TIME),
- * the session stream, TTLs, deadlines, idempotency, validation, the domain, Effect, Fastify,
- * metrics and heartbeats. Plain JavaScript, run by node as it is (nothing to build).
+ * Versus the service it leaves out: the load round trip before a commit that the service cannot
+ * decide on its cached snapshot, the session stream, TTLs, deadlines, idempotency, validation, the
+ * domain, the chaining of feed messages and the log reads that fill a gap, Effect, Fastify, metrics
+ * and heartbeats. Plain JavaScript, run by node as it is (nothing to build).
  *
  * Environment: PORT, HOST, REDIS_URL, REDIS_KEY_PREFIX (as the service reads them).
  */
@@ -28,19 +30,20 @@ const redis = new Redis(redisUrl)
 const STATE = JSON.stringify({ filler: "x".repeat(1200) })
 
 const logOf = (shard) => `${prefix}{${shard}}:log`
+const feedOf = (shard) => `${prefix}{${shard}}:feed`
 const shardOf = (sessionId) => parseInt(sessionId.slice(0, 4), 16) % SHARDS
 const keys = (sessionId) => {
   const shard = shardOf(sessionId)
-  return { snapshot: `${prefix}{${shard}}:s:${sessionId}`, log: logOf(shard) }
+  return { snapshot: `${prefix}{${shard}}:s:${sessionId}`, log: logOf(shard), feed: feedOf(shard) }
 }
 
-redis.defineCommand("floorCommit", { numberOfKeys: 2, lua: readFileSync(new URL("commit.lua", import.meta.url), "utf8") })
+redis.defineCommand("floorCommit", { numberOfKeys: 3, lua: readFileSync(new URL("commit.lua", import.meta.url), "utf8") })
 
 const bySession = new Map()
 
 const commit = async (sessionId) => {
-  const { snapshot, log } = keys(sessionId)
-  const [version, id] = await redis.floorCommit(snapshot, log, sessionId, STATE)
+  const { snapshot, log, feed } = keys(sessionId)
+  const [version, id] = await redis.floorCommit(snapshot, log, feed, sessionId, STATE)
   return { version, id }
 }
 
@@ -91,29 +94,21 @@ wss.on("connection", async (socket, req) => {
   socket.send(JSON.stringify({ type: "STATE_SYNC", sessionId, version }))
 })
 
-const tail = async (shard, lastId) => {
-  const connection = redis.duplicate()
-  for (;;) {
-    const reply = await connection.xread("COUNT", 1000, "BLOCK", 5000, "STREAMS", logOf(shard), lastId)
-    for (const [id, fields] of reply?.[0]?.[1] ?? []) {
-      lastId = id
-      const sessionId = fields[1]
-      const sockets = bySession.get(sessionId)
-      if (sockets === undefined) continue
-      const frame = `{"type":"STATE_UPDATE","sessionId":"${sessionId}","state":${fields[5]},"event":{"id":"${id}","version":${fields[3]}}}`
-      for (const socket of sockets) socket.send(frame)
-    }
-  }
-}
-// Each log's tip is read before listening: "$" would skip what arrives between two reads.
-const tips = await Promise.all(Array.from({ length: SHARDS }, async (_, shard) =>
-  (await redis.xrevrange(logOf(shard), "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0"))
-tips.forEach((tip, shard) => void tail(shard, tip))
+const feeds = redis.duplicate()
+feeds.on("smessage", (_channel, message) => {
+  const [id, sessionId, version, state] = JSON.parse(message)
+  const sockets = bySession.get(sessionId)
+  if (sockets === undefined) return
+  const frame = `{"type":"STATE_UPDATE","sessionId":"${sessionId}","state":${state},"event":{"id":"${id}","version":${version}}}`
+  for (const socket of sockets) socket.send(frame)
+})
+await feeds.ssubscribe(...Array.from({ length: SHARDS }, (_, shard) => feedOf(shard)))
 
 const stop = () => {
   for (const socket of wss.clients) socket.terminate()
   server.close(() => process.exit(0))
   redis.disconnect()
+  feeds.disconnect()
 }
 process.once("SIGTERM", stop)
 process.once("SIGINT", stop)

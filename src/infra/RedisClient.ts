@@ -1,4 +1,4 @@
-import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis"
+import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis"
 import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { invokeScript, type RedisConnection, registerScripts, type Script } from "./scripts.ts"
 
@@ -18,6 +18,11 @@ export interface RedisClientShape {
    * shared one), closed with the scope. Its command timeout leaves room for `blockMs`.
    */
   readonly dedicated: (blockMs: number) => Effect.Effect<RedisConnection, RedisUnavailable, Scope.Scope>
+  /**
+   * A connection of its own for sharded pub/sub, closed with the scope. It does not subscribe again
+   * by itself after a reconnect: its owner does, then reads what it missed meanwhile.
+   */
+  readonly subscriber: Effect.Effect<RedisConnection, RedisUnavailable, Scope.Scope>
 }
 
 /** A down Redis must fail a command within this bound instead of hanging the request. */
@@ -85,14 +90,13 @@ const make = (create: () => RedisConnection) =>
         Effect.flatMap((reply) => Effect.sync(() => script.decode(reply)))
       )
 
-    const dedicated = (blockMs: number) =>
+    const copyOf = (options: RedisOptions, clusterOptions: ClusterOptions = {}) =>
       Effect.acquireRelease(
         Effect.tryPromise({
           try: async () => {
-            const options = { lazyConnect: true, commandTimeout: blockMs + COMMAND_TIMEOUT_MS }
             const copy: RedisConnection = "nodes" in connection
-              ? connection.duplicate(undefined, { lazyConnect: true, redisOptions: { ...connectionOptions, ...options } })
-              : connection.duplicate(options)
+              ? connection.duplicate(undefined, { ...clusterOptions, lazyConnect: true, redisOptions: { ...connectionOptions, ...options } })
+              : connection.duplicate({ ...options, lazyConnect: true })
             copy.on("error", () => {
               // Reported by the command that fails; without a listener ioredis would print it.
             })
@@ -104,7 +108,10 @@ const make = (create: () => RedisConnection) =>
         (copy) => Effect.sync(() => copy.disconnect())
       )
 
-    return RedisClient.of({ connection, use, run, ping: Effect.asVoid(use((connection) => connection.ping())), dedicated })
+    const dedicated = (blockMs: number) => copyOf({ commandTimeout: blockMs + COMMAND_TIMEOUT_MS })
+    const subscriber = copyOf({ autoResubscribe: false }, { shardedSubscribers: true })
+
+    return RedisClient.of({ connection, use, run, ping: Effect.asVoid(use((connection) => connection.ping())), dedicated, subscriber })
   })
 
 export class RedisClient extends Context.Service<RedisClient, RedisClientShape>()("synckairos/infra/RedisClient") {

@@ -1,7 +1,6 @@
-import { Context, Effect, Layer, Schedule, type Scope } from "effect"
+import { Context, Effect, Layer, Queue, Schedule, type Scope } from "effect"
 import { makeKeySchema } from "./keys.ts"
-import { RedisClient, type RedisUnavailable } from "./RedisClient.ts"
-import type { RedisConnection } from "./scripts.ts"
+import { RedisClient, RedisUnavailable } from "./RedisClient.ts"
 import { StoreSettings } from "./StoreSettings.ts"
 
 /** One committed event as the shard log carries it. */
@@ -23,13 +22,13 @@ export interface LogEntry {
 export type LogListener = (entries: ReadonlyArray<LogEntry>) => void
 
 export interface ShardLogReaderOptions {
-  /** How long one XREAD blocks when nothing arrives (default 5000 ms). */
-  readonly blockMs?: number
-  /** Most entries one XREAD returns (default 1000). */
+  /** How often the feed connection is pinged, so that a dead one is replaced (default 5000 ms). */
+  readonly pingMs?: number
+  /** Most entries one read of a log returns when catching up (default 1000). */
   readonly batch?: number
 }
 
-/** One shard-log entry as XREAD and XREADGROUP return it. */
+/** One shard-log entry as XRANGE, XREAD and XREADGROUP return it. */
 export const toEntry = (shard: number, [logId, fields]: [string, Array<string>]): LogEntry => {
   const f = new Map<string, string>()
   for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!)
@@ -46,20 +45,72 @@ export const toEntry = (shard: number, [logId, fields]: [string, Array<string>])
   }
 }
 
+/** What commit-6 publishes on a shard's feed channel (see its header). */
+export interface FeedMessage {
+  /** Id of the log entry before these; the reader has seen all of the log up to it or it reads the log. */
+  readonly previousId: string
+  readonly entries: ReadonlyArray<LogEntry>
+}
+
+const FIELDS_PER_ENTRY = 8
+
+export const parseFeedMessage = (shard: number, message: string): FeedMessage => {
+  const fields = JSON.parse(message) as Array<string>
+  const entries: Array<LogEntry> = []
+  for (let i = 1; i + FIELDS_PER_ENTRY <= fields.length; i += FIELDS_PER_ENTRY) {
+    entries.push({
+      logId: fields[i]!,
+      shard,
+      sessionId: fields[i + 1]!,
+      version: Number(fields[i + 2]),
+      type: fields[i + 3]!,
+      at: Number(fields[i + 4]),
+      payload: fields[i + 5]!,
+      eventId: fields[i + 6]!,
+      stateAfter: fields[i + 7]!
+    })
+  }
+  return { previousId: fields[0]!, entries }
+}
+
+/** Orders stream ids `<ms>-<seq>`. */
+export const compareStreamIds = (a: string, b: string): number => {
+  const dashA = a.indexOf("-")
+  const dashB = b.indexOf("-")
+  return Number(a.slice(0, dashA)) - Number(b.slice(0, dashB)) || Number(a.slice(dashA + 1)) - Number(b.slice(dashB + 1))
+}
+
+/** Where the reader is in one shard's log. */
+interface Follower {
+  readonly shard: number
+  readonly log: string
+  /** The last entry delivered. */
+  lastId: string
+  /** Messages that arrived while the log is read from lastId on; null when following the messages. */
+  held: Array<ReadonlyArray<LogEntry>> | null
+}
+
 /**
- * Tails every shard log with a blocking XREAD of its own (one XREAD may only read streams of one
- * cluster slot) and hands each batch, in log order, to every listener. It starts at the logs' tips
- * and, after any Redis error or reconnect, reads on from the last id it delivered: nothing is
- * skipped and nothing delivered twice.
+ * Follows every shard log and hands each batch of new entries, in log order, to every listener. Each
+ * commit publishes the entries it appended on its shard's feed channel (sharded pub/sub), together
+ * with the id of the entry before them: a message that follows the last entry delivered is delivered
+ * as it is, with no command sent for it. Any other message means the reader missed one (its
+ * connection dropped, or Redis restarted), and it reads the log itself from the last entry it
+ * delivered, holding messages back meanwhile. After a reconnect it subscribes again and reads every
+ * log on from there. Nothing is skipped and nothing delivered twice; the log stays the record, the
+ * messages only spare each instance a blocking read per event.
  */
 export class ShardLogReader extends Context.Service<ShardLogReader, {
   /** Delivers every entry committed from now on until the scope closes. */
   readonly listen: (listener: LogListener) => Effect.Effect<void, never, Scope.Scope>
-  /** Entries delivered so far and reads that failed and were retried, for metrics. */
-  readonly stats: Effect.Effect<{ readonly delivered: number; readonly retries: number }>
+  /**
+   * Entries delivered so far; times a log was read because messages were missed (or after a
+   * reconnect); and reads of a log that failed and were retried.
+   */
+  readonly stats: Effect.Effect<{ readonly delivered: number; readonly catchUps: number; readonly retries: number }>
 }>()("synckairos/infra/ShardLogReader") {
   static layer(options: ShardLogReaderOptions = {}): Layer.Layer<ShardLogReader, RedisUnavailable, RedisClient | StoreSettings> {
-    const blockMs = options.blockMs ?? 5000
+    const pingMs = options.pingMs ?? 5000
     const batch = options.batch ?? 1000
     return Layer.effect(
       ShardLogReader,
@@ -67,48 +118,124 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
         const redis = yield* RedisClient
         const settings = yield* StoreSettings
         const keys = makeKeySchema(settings)
+        const runFork = Effect.runForkWith(yield* Effect.context<never>())
         const listeners = new Set<LogListener>()
-        const stats = { delivered: 0, retries: 0 }
+        const stats = { delivered: 0, catchUps: 0, retries: 0 }
 
-        // Every log's tip is read before the layer is ready, not "$" inside the tail: a listener
-        // registered once the layer is built then sees every entry committed after that point, and
-        // after a reconnect the tail reads on from a concrete id where "$" would skip what arrived.
-        const tips = yield* Effect.forEach(
-          Array.from({ length: settings.shardCount }, (_, shard) => keys.shard(shard).log),
-          (key) => redis.use((connection) => connection.xrevrange(key, "+", "-", "COUNT", 1)),
-          { concurrency: "unbounded" }
-        )
+        // Every follower holds messages until it knows where its log stands.
+        const followers: Array<Follower> = Array.from({ length: settings.shardCount }, (_, shard) => ({
+          shard,
+          log: keys.shard(shard).log,
+          lastId: "0-0",
+          held: []
+        }))
+        const byChannel = new Map(followers.map((f) => [keys.shard(f.shard).feed, f]))
 
-        const deliver = (entries: ReadonlyArray<LogEntry>) =>
-          Effect.forEach(listeners, (listener) =>
-            // One failing listener must neither starve the others nor end the tail.
-            Effect.try(() => listener(entries)).pipe(
-              Effect.catch((error) => Effect.logError("ShardLogReader listener failed", error.cause))
-            ), { discard: true })
+        const deliver = (follower: Follower, entries: ReadonlyArray<LogEntry>) => {
+          const fresh = entries.filter((entry) => compareStreamIds(entry.logId, follower.lastId) > 0)
+          if (fresh.length === 0) return
+          follower.lastId = fresh[fresh.length - 1]!.logId
+          stats.delivered += fresh.length
+          for (const listener of listeners) {
+            try {
+              listener(fresh)
+            } catch (error) {
+              // One failing listener must neither starve the others nor stop the reader.
+              runFork(Effect.logError("ShardLogReader listener failed", error))
+            }
+          }
+        }
 
-        const tail = Effect.fnUntraced(function*(shard: number, connection: RedisConnection, startId: string) {
-          const key = keys.shard(shard).log
-          let lastId = startId
-          const readOnce = Effect.tryPromise(() => connection.xread("COUNT", batch, "BLOCK", blockMs, "STREAMS", key, lastId)).pipe(
+        const releaseHeld = (follower: Follower) => {
+          const held = follower.held ?? []
+          follower.held = null
+          for (const entries of held) deliver(follower, entries)
+        }
+
+        // Shards whose log must be read from their last entry on, one after another.
+        const behind = yield* Queue.unbounded<Follower>()
+        const readOn = (follower: Follower) => {
+          follower.held ??= []
+          Queue.offerUnsafe(behind, follower)
+        }
+
+        const readLogOnce = (follower: Follower) =>
+          Effect.tryPromise(() => redis.connection.xrange(follower.log, `(${follower.lastId}`, "+", "COUNT", batch)).pipe(
             Effect.tapError(() => Effect.sync(() => stats.retries++)),
             // Back off from 50 ms, never waiting more than a second between tries.
             Effect.retry(Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("1 second")]))
           )
+
+        yield* Effect.gen(function*() {
           while (true) {
-            const reply = (yield* readOnce) as Array<[string, Array<[string, Array<string>]>]> | null
-            const raw = reply?.[0]?.[1]
-            if (raw === undefined || raw.length === 0) continue
-            const entries = raw.map((item) => toEntry(shard, item))
-            lastId = entries[entries.length - 1]!.logId
-            stats.delivered += entries.length
-            yield* deliver(entries)
+            // Read even when an earlier read released it: that read may predate a resubscription.
+            const follower = yield* Queue.take(behind)
+            follower.held ??= []
+            stats.catchUps++
+            while (true) {
+              const raw = yield* readLogOnce(follower)
+              deliver(follower, raw.map((item) => toEntry(follower.shard, item as [string, Array<string>])))
+              if (raw.length < batch) break
+            }
+            releaseHeld(follower)
           }
+        }).pipe(Effect.forkScoped)
+
+        const onMessage = (channel: string, message: string) => {
+          const follower = byChannel.get(channel)
+          if (follower === undefined) return
+          let parsed: FeedMessage
+          try {
+            parsed = parseFeedMessage(follower.shard, message)
+          } catch {
+            // Not a commit's message (another publisher on the channel?): the log says what happened.
+            return readOn(follower)
+          }
+          const { previousId, entries } = parsed
+          if (follower.held !== null) follower.held.push(entries)
+          else if (previousId === follower.lastId) deliver(follower, entries)
+          else if (compareStreamIds(entries[entries.length - 1]?.logId ?? "0-0", follower.lastId) > 0) {
+            follower.held = [entries]
+            readOn(follower)
+          }
+          // Otherwise a late message of entries already read from the log.
+        }
+
+        const subscriber = yield* redis.subscriber
+        const reconnectIfReady = () => {
+          if (subscriber.status === "ready") subscriber.disconnect(true)
+        }
+        const channels = [...byChannel.keys()]
+        subscriber.on("smessage", onMessage)
+        yield* Effect.tryPromise({ try: () => subscriber.ssubscribe(...channels), catch: (cause) => new RedisUnavailable({ message: String(cause) }) })
+
+        // Messages missed while the connection was down are in the logs: subscribe, then read them.
+        subscriber.on("ready", () => {
+          for (const follower of followers) follower.held ??= []
+          subscriber.ssubscribe(...channels).then(
+            () => followers.forEach(readOn),
+            () => reconnectIfReady()
+          )
         })
 
-        for (let shard = 0; shard < settings.shardCount; shard++) {
-          const connection = yield* redis.dedicated(blockMs)
-          yield* Effect.forkScoped(tail(shard, connection, tips[shard]?.[0]?.[0] ?? "0-0"))
-        }
+        // A connection that died without closing would bring nothing, silently: ping it, and replace it
+        // when it does not answer.
+        yield* Effect.tryPromise(() => subscriber.ping()).pipe(
+          Effect.catch(() => Effect.sync(reconnectIfReady)),
+          Effect.repeat(Schedule.spaced(pingMs)),
+          Effect.forkScoped
+        )
+
+        // Each log's tip, read once subscribed: what follows it arrives as messages, held until now.
+        const tips = yield* Effect.forEach(
+          followers,
+          (follower) => redis.use((connection) => connection.xrevrange(follower.log, "+", "-", "COUNT", 1)),
+          { concurrency: "unbounded" }
+        )
+        followers.forEach((follower, shard) => {
+          follower.lastId = tips[shard]?.[0]?.[0] ?? "0-0"
+          releaseHeld(follower)
+        })
 
         return ShardLogReader.of({
           listen: (listener) =>

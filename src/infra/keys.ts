@@ -26,6 +26,8 @@ export interface ShardKeys {
   readonly shard: number
   /** Stream of every event of the shard (fan-out and audit read it). */
   readonly log: string
+  /** Sharded pub/sub channel on which each commit publishes the log entries it appended. */
+  readonly feed: string
   /** Sorted set: member = session id, score = next deadline (epoch ms). */
   readonly deadlines: string
 }
@@ -48,7 +50,12 @@ export interface KeySchema {
 
 export const makeKeySchema = (settings: { readonly keyPrefix: string; readonly shardCount: number }): KeySchema => {
   const tag = (shard: number) => `${settings.keyPrefix}{${shard}}:`
-  const shard = (shard: number): ShardKeys => ({ shard, log: `${tag(shard)}log`, deadlines: `${tag(shard)}deadlines` })
+  const shard = (shard: number): ShardKeys => ({
+    shard,
+    log: `${tag(shard)}log`,
+    feed: `${tag(shard)}feed`,
+    deadlines: `${tag(shard)}deadlines`
+  })
   const session = (sessionId: string): SessionKeys => {
     const keys = shard(shardOf(sessionId, settings.shardCount))
     const base = tag(keys.shard)

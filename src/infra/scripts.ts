@@ -53,7 +53,7 @@ export const invokeScript = <I, O>(connection: RedisConnection, script: Script<I
 
 const NullableString = Schema.NullOr(Schema.String)
 
-// f, e and b are always written together by commit-5.
+// f, e and b are always written together by commit-6.
 const toIdempotencyRecord = (
   fingerprint: string | null,
   lastEventId: string | null,
@@ -123,7 +123,8 @@ export const commitScript: Script<CommitInput, CommitOutcome> = {
     keys.events,
     keys.log,
     keys.deadlines,
-    keys.idempotency(idempotency?.key ?? "")
+    keys.idempotency(idempotency?.key ?? ""),
+    keys.feed
   ],
   args: (input) => {
     const args = [

@@ -306,14 +306,14 @@ describe("EventStore TTLs and deadlines", () => {
 })
 
 describe("key schema", () => {
-  it("puts every key of a session, its shard log and deadline set in one cluster slot", () => {
+  it("puts every key of a session, its shard log, feed channel and deadline set in one cluster slot", () => {
     const schema = makeKeySchema({ keyPrefix: "sk:", shardCount: 16 })
     const shardsSeen = new Set<number>()
     for (let i = 0; i < 500; i++) {
       const k = schema.session(randomUUID())
       shardsSeen.add(k.shard)
       const slots = new Set(
-        [k.snapshot, k.events, k.log, k.deadlines, k.idempotency(""), k.idempotency(randomUUID())].map(clusterKeySlot)
+        [k.snapshot, k.events, k.log, k.feed, k.deadlines, k.idempotency(""), k.idempotency(randomUUID())].map(clusterKeySlot)
       )
       expect(slots.size).toBe(1)
       expect(clusterKeySlot(schema.shard(k.shard).log)).toBe([...slots][0])

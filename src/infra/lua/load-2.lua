@@ -1,6 +1,6 @@
 --[[
   Load a session's snapshot, the Redis server time and, optionally, an idempotency record, in one
-  round trip: the command handler decides against this and commits with commit-5.
+  round trip: the command handler decides against this and commits with commit-6.
 
   Input:
     KEYS[1] snapshot hash of the session (fields v, s, e)

@@ -1,6 +1,7 @@
 --[[
   Commit the events of one command to a session, atomically: version check, session stream, shard
-  log, snapshot, TTLs, deadline index and idempotency record, all or nothing.
+  log, snapshot, TTLs, deadline index and idempotency record, all or nothing; then publish the new
+  shard-log entries on the shard's feed channel for the instances' readers.
 
   Input:
     KEYS[1] snapshot hash of the session (fields v = version, s = state JSON, e = last stream id)
@@ -9,6 +10,7 @@
     KEYS[4] shard deadline sorted set (member = session id, score = epoch ms)
     KEYS[5] idempotency hash of (session, key); the session's idem key with an empty name when
             ARGV[7] is "0" (never written then)
+    KEYS[6] shard feed channel (SPUBLISH; same hash tag, so the same cluster slot)
 
     ARGV[1]  expected version (integer; 0 = the session must not exist yet)
     ARGV[2]  session id (deadline member, "sid" field of the shard log)
@@ -38,6 +40,11 @@
     { "stale" }                                      same version but another snapshot (ARGV[13]), or
                                                      ARGV[14] is outside the window below; nothing written
     { "committed", last version, id1, ..., idN }     session-stream ids of the appended events
+
+  Published on KEYS[6] after a commit: a JSON array of strings, the id of the shard-log entry that
+  preceded this commit's ("0-0" for an empty log), then 8 fields per appended entry: log id, session
+  id, version, type, at, payload, session-stream id, state after (as the log's sid, v, t, at, p, e, s).
+  The preceding id chains the messages: a reader that did not see it missed one and reads the log.
 ]]
 
 -- How far a decision time from a local clock estimate may trail this server's clock. The estimate is
@@ -82,6 +89,8 @@ end
 local sessionId = ARGV[2]
 local eventCount = tonumber(ARGV[15])
 local reply = { "committed", 0 }
+local tip = redis.call("XREVRANGE", KEYS[3], "+", "-", "COUNT", 1)[1]
+local published = { tip and tip[1] or "0-0" }
 local lastVersion, lastId
 for i = 0, eventCount - 1 do
   local base = 16 + i * 5
@@ -93,8 +102,11 @@ for i = 0, eventCount - 1 do
   end
   lastId = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[11], "*",
     "v", version, "t", eventType, "at", at, "p", payload)
-  redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[12], "*",
+  local logId = redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[12], "*",
     "sid", sessionId, "v", version, "t", eventType, "at", at, "p", payload, "e", lastId, "s", stateAfter)
+  for _, field in ipairs({ logId, sessionId, version, eventType, at, payload, lastId, stateAfter }) do
+    published[#published + 1] = field
+  end
   lastVersion = version
   reply[#reply + 1] = lastId
 end
@@ -123,5 +135,7 @@ if ARGV[7] == "1" then
   redis.call("HSET", KEYS[5], "f", ARGV[8], "e", lastId, "b", ARGV[9])
   redis.call("EXPIRE", KEYS[5], ARGV[10])
 end
+
+redis.call("SPUBLISH", KEYS[6], cjson.encode(published))
 
 return reply
