@@ -3,8 +3,8 @@
  *
  * On a Redis server and a PostgreSQL database of its own, it starts two worker processes (two
  * schedulers racing, each beside its audit projector) and counts the Redis commands they issue while
- * nothing is due, by command: the scheduler's are its shard-log reads (XREAD), index resyncs
- * (ZRANGEBYSCORE) and clock calibration (TIME). Then an API instance creates and starts N sessions
+ * nothing is due, by command: the scheduler's are the pings of its shard-feed connection (PING),
+ * shard-log reads on a gap (XRANGE), index resyncs (ZRANGEBYSCORE) and clock calibration (TIME). Then an API instance creates and starts N sessions
  * (default 10,000) whose clocks run out spread over S seconds (default 30), starting once they are all
  * set up; when all are past, it reads every shard log: each session must have exactly one TIME_EXPIRED,
  * and its lateness is the commit instant (the Redis time in the event's stream id) minus the deadline
@@ -34,7 +34,7 @@ const SHARDS = 16
 const IDLE_WINDOW_MS = 10_000
 /** After the setup (about 13 s for 10,000 sessions here), so that deadlines meet a settled system. */
 const FIRST_DEADLINE_MS = 20_000
-const SCHEDULER_COMMANDS = ["xread", "zrangebyscore", "time"]
+const SCHEDULER_COMMANDS = ["ping", "xrange", "zrangebyscore", "time"]
 
 const USAGE = `usage: npm run bench:deadlines -- [options]
   --runs N        measured runs (default 3); medians are reported
