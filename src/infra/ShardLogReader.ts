@@ -205,14 +205,15 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
         const reconnectIfReady = () => {
           if (subscriber.status === "ready") subscriber.disconnect(true)
         }
-        const channels = [...byChannel.keys()]
+        // One channel per command: on a cluster each shard's channel lives in its own slot.
+        const subscribe = () => Promise.all([...byChannel.keys()].map((channel) => subscriber.ssubscribe(channel)))
         subscriber.on("smessage", onMessage)
-        yield* Effect.tryPromise({ try: () => subscriber.ssubscribe(...channels), catch: (cause) => new RedisUnavailable({ message: String(cause) }) })
+        yield* Effect.tryPromise({ try: subscribe, catch: (cause) => new RedisUnavailable({ message: String(cause) }) })
 
         // Messages missed while the connection was down are in the logs: subscribe, then read them.
         subscriber.on("ready", () => {
           for (const follower of followers) follower.held ??= []
-          subscriber.ssubscribe(...channels).then(
+          subscribe().then(
             () => followers.forEach(readOn),
             () => reconnectIfReady()
           )

@@ -8,10 +8,11 @@ import { join } from "node:path"
 import { promisify } from "node:util"
 import type { Cluster, Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
+import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
 import { type CommitRequest, EventStore, type NewEvent } from "../../src/infra/EventStore.ts"
 import { makeKeySchema } from "../../src/infra/keys.ts"
 import { RedisClient } from "../../src/infra/RedisClient.ts"
+import { type LogEntry, ShardLogReader } from "../../src/infra/ShardLogReader.ts"
 import { StoreSettings } from "../../src/infra/StoreSettings.ts"
 import { deleteKeysWithPrefix, storeLayer, testPrefix } from "../support/redis.ts"
 
@@ -416,10 +417,10 @@ const waitFor = async (attempt: () => Promise<unknown>) => {
   }
 }
 
-describe("EventStore on a 3-node Redis Cluster", () => {
+describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
   const nodes: Array<ChildProcess> = []
   let directory = ""
-  let clusterRuntime: ManagedRuntime.ManagedRuntime<EventStore | RedisClient | StoreSettings, unknown> | undefined
+  let clusterRuntime: ManagedRuntime.ManagedRuntime<EventStore | ShardLogReader | RedisClient | StoreSettings, unknown> | undefined
   const clusterPrefix = testPrefix("event-store-cluster")
   const shardCount = 16
   const clusterKeys = makeKeySchema({ keyPrefix: clusterPrefix, shardCount })
@@ -464,7 +465,7 @@ describe("EventStore on a 3-node Redis Cluster", () => {
       await waitFor(async () => expect(await redisCli("-p", String(port), "cluster", "info")).toContain("cluster_state:ok"))
     }
     clusterRuntime = ManagedRuntime.make(
-      EventStore.layer.pipe(Layer.provideMerge(Layer.mergeAll(
+      Layer.mergeAll(EventStore.layer, ShardLogReader.layer({ pingMs: 500 })).pipe(Layer.provideMerge(Layer.mergeAll(
         RedisClient.layerCluster(ports.map((port) => ({ host: "127.0.0.1", port }))),
         StoreSettings.layer({ keyPrefix: clusterPrefix, shardCount })
       )))
@@ -504,6 +505,33 @@ describe("EventStore on a 3-node Redis Cluster", () => {
       expect(loaded).toMatchObject({ version: 0, idempotent: { fingerprint: "f1" } })
       expect(await runtime.runPromise(s.readEvents(id))).toHaveLength(3)
     }
+  })
+
+  it("follows the shard logs of every node over their feed channels", async () => {
+    const runtime = clusterRuntime!
+    const s = await runtime.runPromise(Effect.service(EventStore))
+    const sessionsByShard = new Map<number, string>()
+    while (sessionsByShard.size < shardCount) {
+      const id = randomUUID()
+      sessionsByShard.set(s.shardOf(id), id)
+    }
+    const seen: Array<LogEntry> = []
+    const scope = await runtime.runPromise(Scope.make())
+    await runtime.runPromise(
+      Effect.flatMap(Effect.service(ShardLogReader), (reader) => reader.listen((entries) => seen.push(...entries))).pipe(Scope.provide(scope))
+    )
+    for (let version = 1; version <= 3; version++) {
+      for (const id of sessionsByShard.values()) {
+        expect((await runtime.runPromise(s.commit(request(id, version - 1))))._tag).toBe("Committed")
+      }
+    }
+    await waitFor(async () => expect(seen).toHaveLength(3 * shardCount))
+    await runtime.runPromise(Scope.close(scope, Exit.void))
+    for (const id of sessionsByShard.values()) {
+      expect(seen.filter((e) => e.sessionId === id).map((e) => e.version)).toEqual([1, 2, 3])
+    }
+    const reader = await runtime.runPromise(Effect.service(ShardLogReader))
+    expect((await runtime.runPromise(reader.stats)).catchUps).toBe(0)
   })
 
   it("would catch keys of several slots (the control)", async () => {
