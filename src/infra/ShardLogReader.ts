@@ -2,6 +2,7 @@ import { Context, Effect, Layer, Queue, Schedule, type Scope } from "effect"
 import { makeKeySchema } from "./keys.ts"
 import { RedisClient, RedisUnavailable } from "./RedisClient.ts"
 import { StoreSettings } from "./StoreSettings.ts"
+import { compareStreamIds } from "./streamIds.ts"
 
 /** One committed event as the shard log carries it. */
 export interface LogEntry {
@@ -52,32 +53,10 @@ export interface FeedMessage {
   readonly entries: ReadonlyArray<LogEntry>
 }
 
-const FIELDS_PER_ENTRY = 8
-
+/** Throws on a message of another shape: it did not come from a commit. */
 export const parseFeedMessage = (shard: number, message: string): FeedMessage => {
-  const fields = JSON.parse(message) as Array<string>
-  const entries: Array<LogEntry> = []
-  for (let i = 1; i + FIELDS_PER_ENTRY <= fields.length; i += FIELDS_PER_ENTRY) {
-    entries.push({
-      logId: fields[i]!,
-      shard,
-      sessionId: fields[i + 1]!,
-      version: Number(fields[i + 2]),
-      type: fields[i + 3]!,
-      at: Number(fields[i + 4]),
-      payload: fields[i + 5]!,
-      eventId: fields[i + 6]!,
-      stateAfter: fields[i + 7]!
-    })
-  }
-  return { previousId: fields[0]!, entries }
-}
-
-/** Orders stream ids `<ms>-<seq>`. */
-export const compareStreamIds = (a: string, b: string): number => {
-  const dashA = a.indexOf("-")
-  const dashB = b.indexOf("-")
-  return Number(a.slice(0, dashA)) - Number(b.slice(0, dashB)) || Number(a.slice(dashA + 1)) - Number(b.slice(dashB + 1))
+  const [previousId, appended] = JSON.parse(message) as [string, Array<[string, Array<string>]>]
+  return { previousId, entries: appended.map((item) => toEntry(shard, item)) }
 }
 
 /** Where the reader is in one shard's log. */

@@ -41,10 +41,10 @@
                                                      ARGV[14] is outside the window below; nothing written
     { "committed", last version, id1, ..., idN }     session-stream ids of the appended events
 
-  Published on KEYS[6] after a commit: a JSON array of strings, the id of the shard-log entry that
-  preceded this commit's ("0-0" for an empty log), then 8 fields per appended entry: log id, session
-  id, version, type, at, payload, session-stream id, state after (as the log's sid, v, t, at, p, e, s).
-  The preceding id chains the messages: a reader that did not see it missed one and reads the log.
+  Published on KEYS[6] after a commit: the JSON array of the previous id and the entries, where the
+  previous id is that of the shard-log entry before this commit's ("0-0" for an empty log) and the
+  entries are the appended ones as XRANGE returns them, a log id and its list of fields and values.
+  The previous id chains the messages: a reader that did not see it missed one and reads the log.
 ]]
 
 -- How far a decision time from a local clock estimate may trail this server's clock. The estimate is
@@ -90,7 +90,7 @@ local sessionId = ARGV[2]
 local eventCount = tonumber(ARGV[15])
 local reply = { "committed", 0 }
 local tip = redis.call("XREVRANGE", KEYS[3], "+", "-", "COUNT", 1)[1]
-local published = { tip and tip[1] or "0-0" }
+local appended = {}
 local lastVersion, lastId
 for i = 0, eventCount - 1 do
   local base = 16 + i * 5
@@ -102,11 +102,8 @@ for i = 0, eventCount - 1 do
   end
   lastId = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[11], "*",
     "v", version, "t", eventType, "at", at, "p", payload)
-  local logId = redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[12], "*",
-    "sid", sessionId, "v", version, "t", eventType, "at", at, "p", payload, "e", lastId, "s", stateAfter)
-  for _, field in ipairs({ logId, sessionId, version, eventType, at, payload, lastId, stateAfter }) do
-    published[#published + 1] = field
-  end
+  local fields = { "sid", sessionId, "v", version, "t", eventType, "at", at, "p", payload, "e", lastId, "s", stateAfter }
+  appended[#appended + 1] = { redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[12], "*", unpack(fields)), fields }
   lastVersion = version
   reply[#reply + 1] = lastId
 end
@@ -136,6 +133,6 @@ if ARGV[7] == "1" then
   redis.call("EXPIRE", KEYS[5], ARGV[10])
 end
 
-redis.call("SPUBLISH", KEYS[6], cjson.encode(published))
+redis.call("SPUBLISH", KEYS[6], cjson.encode({ tip and tip[1] or "0-0", appended }))
 
 return reply
