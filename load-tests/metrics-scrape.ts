@@ -12,6 +12,7 @@ import { parseArgs } from "node:util"
 import { Effect, ManagedRuntime } from "effect"
 import { collectDefaultMetrics, Registry } from "prom-client"
 import { Metrics } from "../src/app/metrics.ts"
+import { median } from "./harness/report.ts"
 
 const { values } = parseArgs({ options: { sockets: { type: "string", default: "5000" }, scrapes: { type: "string", default: "9" } } })
 const sockets = Number(values.sockets)
@@ -36,8 +37,6 @@ const longestGapDuring = async (work: () => Promise<unknown>): Promise<number> =
   return longest
 }
 
-const quantile = (sorted: ReadonlyArray<number>, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
-
 const server = createServer(() => {}).listen(0, "127.0.0.1")
 await new Promise((resolve) => server.once("listening", resolve))
 const { port } = server.address() as { port: number }
@@ -58,8 +57,7 @@ console.log(`metrics scrape bench: ${sockets} connections (${process.getActiveRe
 for (const [label, registry] of [["prom-client defaults", defaults], ["service registry", service]] as const) {
   const gaps: Array<number> = []
   for (let k = 0; k < scrapes; k++) gaps.push(await longestGapDuring(() => registry.metrics()))
-  gaps.sort((a, b) => a - b)
-  console.log(`${label.padEnd(22)} longest event-loop gap per scrape: p50 ${quantile(gaps, 0.5).toFixed(1)} ms, max ${gaps.at(-1)!.toFixed(1)} ms`)
+  console.log(`${label.padEnd(22)} longest event-loop gap per scrape: p50 ${median(gaps).toFixed(1)} ms, max ${Math.max(...gaps).toFixed(1)} ms`)
 }
 
 for (const client of clients) client.destroy()

@@ -7,11 +7,12 @@ import type { RedisConnection } from "../scripts.ts"
 import { ServerClock } from "../ServerClock.ts"
 import { type LogEntry, toEntry } from "../ShardLogReader.ts"
 import { StoreSettings } from "../StoreSettings.ts"
+import { compareStreamIds, nextStreamId } from "../streamIds.ts"
 import { batchOf, jobIdOf } from "./AuditBatch.ts"
 import { AuditObserver } from "./AuditObserver.ts"
 import { AuditQueue } from "./AuditQueue.ts"
 import { AuditSettings } from "./AuditSettings.ts"
-import { compareStreamIds, fieldsOf, nextStreamId, readGroupInfo } from "./groupInfo.ts"
+import { fieldsOf, readGroupInfo } from "./groupInfo.ts"
 
 export const AUDIT_GROUP = "audit"
 

@@ -13,23 +13,6 @@ export interface GroupInfo {
   readonly undelivered: number | null
 }
 
-const parseId = (id: string): [number, number] => {
-  const dash = id.indexOf("-")
-  return [Number(id.slice(0, dash)), Number(id.slice(dash + 1))]
-}
-
-export const compareStreamIds = (a: string, b: string): number => {
-  const [aMs, aSeq] = parseId(a)
-  const [bMs, bSeq] = parseId(b)
-  return aMs === bMs ? aSeq - bSeq : aMs - bMs
-}
-
-/** The smallest id after `id`. */
-export const nextStreamId = (id: string): string => {
-  const [ms, seq] = parseId(id)
-  return `${ms}-${seq + 1}`
-}
-
 /** The field/value pairs of an XINFO reply. */
 export const fieldsOf = (flat: ReadonlyArray<unknown>): Map<string, unknown> => {
   const fields = new Map<string, unknown>()
