@@ -14,6 +14,7 @@ import { makeKeySchema } from "../../src/infra/keys.ts"
 import { RedisClient } from "../../src/infra/RedisClient.ts"
 import { type LogEntry, ShardLogReader } from "../../src/infra/ShardLogReader.ts"
 import { StoreSettings } from "../../src/infra/StoreSettings.ts"
+import { compareStreamIds } from "../../src/infra/streamIds.ts"
 import { deleteKeysWithPrefix, storeLayer, testPrefix } from "../support/redis.ts"
 
 const execFileAsync = promisify(execFile)
@@ -167,6 +168,21 @@ describe("EventStore commit on a basis that may be stale", () => {
     expect(await unchangedBy(id, () => commit(request(id, 1, 1, { expectedLastEventId: original.eventIds[0] })))).toEqual({
       _tag: "Stale"
     })
+  })
+
+  it("numbers a session created again under the same id after the deleted one, even within one millisecond", async () => {
+    for (let round = 0; round < 10; round++) {
+      const id = randomUUID()
+      // Sent without waiting, the three run back to back in Redis, most often within one millisecond.
+      const [original, deleted, recreated] = await Promise.all([
+        committed(request(id, 0)),
+        committed(request(id, 1, 1, { state: null })),
+        committed(request(id, 0))
+      ])
+      expect(compareStreamIds(deleted.eventIds[0]!, original.eventIds[0]!)).toBeGreaterThan(0)
+      expect(compareStreamIds(recreated.eventIds[0]!, deleted.eventIds[0]!)).toBeGreaterThan(0)
+      expect((await run((await store()).readEvents(id))).map((e) => e.id)).toEqual(recreated.eventIds)
+    }
   })
 
   it("answers Stale for a decision time after Redis's now, or lagging it by more than 50 ms", async () => {

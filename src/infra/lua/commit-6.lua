@@ -81,9 +81,11 @@ if ARGV[14] ~= "" then
   end
 end
 
--- A deleted session keeps its stream for late readers; a new session by the same id starts clean.
+-- A deleted session keeps its stream for late readers; a new session by the same id starts with none
+-- of its events. Trimmed rather than deleted, the stream keeps its last id, so the new session's ids
+-- follow the old one's even within the same millisecond and a stream id names one session's event.
 if expected == 0 then
-  redis.call("DEL", KEYS[2])
+  redis.call("XTRIM", KEYS[2], "MAXLEN", 0)
 end
 
 local sessionId = ARGV[2]
