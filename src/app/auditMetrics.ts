@@ -1,8 +1,8 @@
 import { Effect, Layer } from "effect"
 import { Counter, Gauge, Histogram } from "prom-client"
-import { streamIdMs } from "../infra/audit/AuditBatch.ts"
 import { type AuditStatus, AuditMonitor } from "../infra/audit/AuditMonitor.ts"
 import { AuditObserver } from "../infra/audit/AuditObserver.ts"
+import { streamIdMs } from "../infra/streamIds.ts"
 import { Metrics } from "./metrics.ts"
 
 /**

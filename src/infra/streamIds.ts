@@ -5,6 +5,9 @@ const parseId = (id: string): [number, number] => {
   return [Number(id.slice(0, dash)), Number(id.slice(dash + 1))]
 }
 
+/** The Redis time (epoch ms) at which the entry was appended. */
+export const streamIdMs = (id: string): number => parseId(id)[0]
+
 export const compareStreamIds = (a: string, b: string): number => {
   const [aMs, aSeq] = parseId(a)
   const [bMs, bSeq] = parseId(b)

@@ -2,6 +2,7 @@ import { Effect, Result } from "effect"
 import type { EventStore } from "../../infra/EventStore.ts"
 import type { ServerClock } from "../../infra/ServerClock.ts"
 import type { LogEntry } from "../../infra/ShardLogReader.ts"
+import { streamIdMs } from "../../infra/streamIds.ts"
 import type { CommandHandler } from "../CommandHandler.ts"
 import type { CloseReason, Metrics } from "../metrics.ts"
 import { decodeState } from "../sessionCodec.ts"
@@ -9,7 +10,6 @@ import { planCatchUp } from "./catchUp.ts"
 import type { FanOut } from "./FanOut.ts"
 import {
   CloseCode,
-  commitMsOf,
   connectedFrame,
   errorFrame,
   resumedFrame,
@@ -173,7 +173,7 @@ export class Feed {
       const { text, now } = this.deps.renderLive(entry)
       if (this.outlet.send(text)) {
         metrics.eventsFannedOut.inc()
-        metrics.deliveryLag.observe(Math.max(0, now - commitMsOf(entry.eventId)) / 1000)
+        metrics.deliveryLag.observe(Math.max(0, now - streamIdMs(entry.eventId)) / 1000)
       }
     } catch {
       // A snapshot that does not decode must not stop the fan-out to the session's other sockets.

@@ -28,9 +28,6 @@ export interface WireEvent {
 /** A session stream id, `<ms>-<seq>`. */
 export const STREAM_ID = /^\d{1,20}-\d{1,20}$/
 
-/** The Redis time (ms) at which the event was appended, read from its stream id. */
-export const commitMsOf = (eventId: string): number => Number(eventId.slice(0, eventId.indexOf("-")))
-
 const stateOf = (state: SessionState, lastEventId: string, now: number) => ({
   ...sessionView(state, now),
   last_event_id: lastEventId

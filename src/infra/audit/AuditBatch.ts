@@ -1,4 +1,5 @@
 import type { LogEntry } from "../ShardLogReader.ts"
+import { streamIdMs } from "../streamIds.ts"
 
 /** One committed event as the audit stores it. */
 export interface AuditEvent {
@@ -58,9 +59,6 @@ export const batchOf = (entries: ReadonlyArray<LogEntry>): AuditBatch => {
  */
 export const jobIdOf = (shard: number, entries: ReadonlyArray<LogEntry>): string =>
   `${shard}_${entries[0]?.logId ?? "0-0"}_${entries.at(-1)?.logId ?? "0-0"}`
-
-/** The millisecond part of a stream id (`<ms>-<seq>`): when Redis appended the entry. */
-export const streamIdMs = (id: string): number => Number(id.slice(0, id.indexOf("-")))
 
 /** The commit time of the oldest event of the job `jobId` names. */
 export const jobOldestMs = (jobId: string): number => streamIdMs(jobId.split("_")[1] ?? "0-0")
