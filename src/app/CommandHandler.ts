@@ -17,7 +17,7 @@ import { ShardLogReader } from "../infra/ShardLogReader.ts"
 import { AppConfig } from "./AppConfig.ts"
 import { ContentionExceeded, IdempotencyKeyReused, VersionConflict } from "./errors.ts"
 import { makeKeyedMutex } from "./KeyedMutex.ts"
-import { decodeState, encodeState, toNewEvent } from "./sessionCodec.ts"
+import { decodeState, toNewEvent } from "./sessionCodec.ts"
 import { makeSnapshotCache } from "./SnapshotCache.ts"
 
 /** What a command led to, for the caller to render its answer from. */
@@ -129,7 +129,8 @@ export class CommandHandler extends Context.Service<CommandHandler, {
           expectedLastEventId: basis.lastEventId ?? "",
           decidedAtMs: basis.cached ? basis.timeMs : undefined,
           events: newEvents,
-          state: state === null ? null : encodeState(state),
+          // The state after the last event is the new snapshot, already encoded once.
+          state: state === null ? null : newEvents[newEvents.length - 1]!.stateAfter,
           ended,
           deadlineMs: state === null ? null : nextDueOf(state),
           idempotency: options.idempotency === undefined ? null : { ...options.idempotency, body: JSON.stringify(body) }
