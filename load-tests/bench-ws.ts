@@ -116,7 +116,26 @@ interface Scrape {
   readonly loopLagMaxMs: number | null
   /** Cumulative counts of the instance's commit-to-send histogram, by upper bound in ms. */
   readonly sendLag: ReadonlyArray<readonly [number, number]>
+  /** Garbage collections since the instance started, all kinds: how many, and their pauses summed. Null from the floor server. */
+  readonly gc: GcTotals | null
 }
+
+interface GcTotals {
+  readonly count: number
+  readonly pauseMs: number
+}
+
+const gcTotals = (metrics: string): GcTotals | null => {
+  const values = (part: "sum" | "count") =>
+    [...metrics.matchAll(new RegExp(`^nodejs_gc_duration_seconds_${part}\\{kind="[^"]+"\\} (\\S+)$`, "gm"))].map(([, v]) => Number(v))
+  const seconds = values("sum")
+  return seconds.length === 0 ? null : { count: values("count").reduce((a, b) => a + b, 0), pauseMs: seconds.reduce((a, b) => a + b, 0) * 1000 }
+}
+
+const gcBetween = (before: Scrape, after: Scrape): GcTotals | null =>
+  before.gc === null || after.gc === null
+    ? null
+    : { count: after.gc.count - before.gc.count, pauseMs: Math.round((after.gc.pauseMs - before.gc.pauseMs) * 10) / 10 }
 
 const loopLagMaxMs = (metrics: string): number | null => {
   const seconds = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(metrics)?.[1]
@@ -128,6 +147,7 @@ const scrape = async (origin: string): Promise<Scrape> => {
   const buckets = [...text.matchAll(/^synckairos_ws_delivery_lag_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)]
   return {
     loopLagMaxMs: loopLagMaxMs(text),
+    gc: gcTotals(text),
     sendLag: buckets.map(([, le, count]) => [le === "+Inf" ? Infinity : Number(le) * 1000, Number(count)] as const)
   }
 }
@@ -149,6 +169,8 @@ interface RunRow {
   readonly loopLagMaxMs: { readonly a: number | null; readonly b: number | null; readonly generator: number }
   /** p99 (as a histogram bucket bound) of B's commit-to-send lag, from its /metrics. */
   readonly bSendP99Ms: number | null
+  /** Collections in A and B during the run, and how long they paused the event loop in all. */
+  readonly gc: { readonly a: GcTotals | null; readonly b: GcTotals | null }
 }
 
 const COLUMNS: ReadonlyArray<[string, (r: RunRow) => number | null]> = [
@@ -177,7 +199,11 @@ const COLUMNS: ReadonlyArray<[string, (r: RunRow) => number | null]> = [
   ["B RSS MB", (r) => r.rssMb.b],
   ["A lag max", (r) => r.loopLagMaxMs.a],
   ["B lag max", (r) => r.loopLagMaxMs.b],
-  ["gen lag max", (r) => r.loopLagMaxMs.generator]
+  ["gen lag max", (r) => r.loopLagMaxMs.generator],
+  ["A gcs", (r) => r.gc.a?.count ?? null],
+  ["A gc ms", (r) => r.gc.a?.pauseMs ?? null],
+  ["B gcs", (r) => r.gc.b?.count ?? null],
+  ["B gc ms", (r) => r.gc.b?.pauseMs ?? null]
 ]
 
 const formatRows = (rows: ReadonlyArray<{ run: string; cells: ReadonlyArray<number | null> }>) => {
@@ -222,7 +248,7 @@ const main = async (): Promise<number> => {
 
     const measure = async (run: string, ms: number): Promise<RunRow> => {
       await sleep(500)
-      const [, bBeforeScrape] = await Promise.all([a.origin, b.origin].map(scrape))
+      const [aBeforeScrape, bBeforeScrape] = await Promise.all([a.origin, b.origin].map(scrape))
       const generatorLag = monitorEventLoopDelay({ resolution: 1 })
       generatorLag.enable()
       const before = await readCpu(a.pid, () => redis.cpuSeconds())
@@ -248,7 +274,8 @@ const main = async (): Promise<number> => {
         },
         rssMb: { a: peaks[0]!, b: peaks[1]! },
         loopLagMaxMs: { a: aScrape!.loopLagMaxMs, b: bScrape!.loopLagMaxMs, generator: Math.round(generatorLag.max / 1e5) / 10 },
-        bSendP99Ms: sendLagP99Ms(bBeforeScrape!, bScrape!)
+        bSendP99Ms: sendLagP99Ms(bBeforeScrape!, bScrape!),
+        gc: { a: gcBetween(aBeforeScrape!, aScrape!), b: gcBetween(bBeforeScrape!, bScrape!) }
       }
       console.log(`run ${run}: ${stats.delivery.count} deliveries on B, p50 ${stats.delivery.p50} p99 ${stats.delivery.p99} max ${stats.delivery.max} ms, ` +
         `missed ${stats.missed}, dup ${stats.duplicates}, behind ${stats.behind}, switch errors ${stats.switches.errors}`)
@@ -285,7 +312,8 @@ const main = async (): Promise<number> => {
       "→commit / commit→: the same deliveries split at the event's commit in Redis (the ms in its id): sending to commit, commit to receipt.\n" +
       "behind: sockets short of their session's last version 2 s after the last switch. cpu%: share of one core; steal%: share of the box's CPU time the hypervisor gave to other guests; RSS: peak during the run.\n" +
       "B send p99≤: bucket bound (ms) under which 99 % of B's sends fell, from commit in Redis to send (its /metrics).\n" +
-      "lag max: the largest event-loop delay (ms) of A, B and the generator during the run.")
+      "lag max: the largest event-loop delay (ms) of A, B and the generator during the run.\n" +
+      "gcs / gc ms: garbage collections in A and B during the run, and the time they paused its event loop in all (their /metrics).")
 
     const all = [...rows, ...(big === undefined ? [] : [big])]
     const correct = all.every((r) => r.stats.missed === 0 && r.stats.duplicates === 0 && r.stats.behind === 0 && r.stats.switches.errors === 0) &&
