@@ -75,9 +75,10 @@ interface Follower {
  * with the id of the entry before them: a message that follows the last entry delivered is delivered
  * as it is, with no command sent for it. Any other message means the reader missed one (its
  * connection dropped, or Redis restarted), and it reads the log itself from the last entry it
- * delivered, holding messages back meanwhile. After a reconnect it subscribes again and reads every
- * log on from there. Nothing is skipped and nothing delivered twice; the log stays the record, the
- * messages only spare each instance a blocking read per event.
+ * delivered, holding messages back meanwhile. After a reconnect (on a cluster, of any node's feed
+ * connection) it is subscribed again and reads every log on from there. Nothing is skipped and
+ * nothing delivered twice; the log stays the record, the messages only spare each instance a blocking
+ * read per event.
  */
 export class ShardLogReader extends Context.Service<ShardLogReader, {
   /** Delivers every entry committed from now on until the scope closes. */
@@ -216,6 +217,10 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
           follower.lastId = tips[shard]?.[0]?.[0] ?? "0-0"
           releaseHeld(follower)
         })
+        // On a cluster each node's feed connection is replaced on its own, and subscribed again by the
+        // client, which says so with "subscribersReady": what was published in between is in the logs.
+        // Only from here on: a read before the tips are known would start from the beginning of each log.
+        subscriber.on("subscribersReady", () => followers.forEach(readOn))
 
         return ShardLogReader.of({
           listen: (listener) =>

@@ -550,6 +550,26 @@ describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
     expect((await runtime.runPromise(reader.stats)).catchUps).toBe(0)
   })
 
+  it("reads the logs on once a node's feed connection is replaced, without waiting for that shard's next commit", async () => {
+    const runtime = clusterRuntime!
+    const redis = await runtime.runPromise(Effect.service(RedisClient))
+    const cluster = redis.connection as Cluster
+    const seen: Array<LogEntry> = []
+    const scope = await runtime.runPromise(Scope.make())
+    await runtime.runPromise(
+      Effect.flatMap(Effect.service(ShardLogReader), (reader) => reader.listen((entries) => seen.push(...entries))).pipe(Scope.provide(scope))
+    )
+    // An entry no message announced, as when it was published while a feed connection was down.
+    const session = randomUUID()
+    const log = clusterKeys.shard(3).log
+    const unannounced = await cluster.xadd(log, "*", "sid", session, "v", "1", "t", "TICK", "at", "0", "p", "{}", "e", "0-1", "s", "{}")
+    // Every node's feed connection (the ones in pub/sub mode) goes; the client connects and subscribes again.
+    for (const node of cluster.nodes("master")) await node.call("CLIENT", "KILL", "TYPE", "pubsub")
+    await waitFor(async () => expect(seen.map((e) => e.logId)).toContain(unannounced))
+    await runtime.runPromise(Scope.close(scope, Exit.void))
+    expect(seen.filter((e) => e.sessionId === session)).toHaveLength(1)
+  })
+
   it("would catch keys of several slots (the control)", async () => {
     const redis = await clusterRuntime!.runPromise(Effect.service(RedisClient))
     const exit = await clusterRuntime!.runPromiseExit(
