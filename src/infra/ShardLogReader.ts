@@ -18,6 +18,11 @@ export interface LogEntry {
   readonly eventId: string
   /** The session's snapshot JSON after this event; empty when the event deleted the session. */
   readonly stateAfter: string
+  /**
+   * Which session of this id: the stream id of its first event (a session id may be deleted and
+   * created again); "" for sessions created before entries carried it.
+   */
+  readonly incarnation: string
 }
 
 export type LogListener = (entries: ReadonlyArray<LogEntry>) => void
@@ -42,7 +47,8 @@ export const toEntry = (shard: number, [logId, fields]: [string, Array<string>])
     at: Number(f.get("at")),
     payload: f.get("p") ?? "",
     eventId: f.get("e") ?? "",
-    stateAfter: f.get("s") ?? ""
+    stateAfter: f.get("s") ?? "",
+    incarnation: f.get("c") ?? ""
   }
 }
 

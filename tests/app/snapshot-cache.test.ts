@@ -15,7 +15,8 @@ const entry = (sessionId: string, version: number, stateAfter: string): LogEntry
   at: 0,
   payload: "{}",
   eventId: `${version}-9`,
-  stateAfter
+  stateAfter,
+  incarnation: "1-9"
 })
 
 describe("SnapshotCache", () => {

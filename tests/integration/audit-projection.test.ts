@@ -109,6 +109,51 @@ describe("the projector and the audit writer", () => {
     }
   })
 
+  it("keep every session of an id deleted and created again, the session row and history following the newest", async () => {
+    const id = uuid()
+    const body = { session_id: id, sync_mode: "global", total_time_ms: 3_600_000, participants: [{ participant_id: uuid() }, { participant_id: uuid() }] }
+    const first = await call(server, "POST", "/v1/sessions", body)
+    for (const verb of ["start", "switch"]) expect((await call(server, "POST", `/v1/sessions/${id}/${verb}`)).status).toBe(200)
+    expect((await call(server, "DELETE", `/v1/sessions/${id}`)).status).toBe(204)
+    const second = await call(server, "POST", "/v1/sessions", body)
+    expect((await call(server, "POST", `/v1/sessions/${id}/start`)).status).toBe(200)
+    // Each session of the id is named by the id of its first event.
+    const incarnations = [first.body.data.last_event_id as string, second.body.data.last_event_id as string]
+
+    const audit = auditReader(testDatabaseUrl())
+    const rows = async () =>
+      (await audit.query<{ incarnation: string; version: number }>(
+        "SELECT incarnation, version FROM session_events WHERE session_id = $1 ORDER BY incarnation_order(incarnation), version",
+        [id]
+      )).rows
+    const everyEvent = [1, 2, 3, 4].map((version) => ({ incarnation: incarnations[0], version }))
+      .concat([1, 2].map((version) => ({ incarnation: incarnations[1], version })))
+    const history = () =>
+      repository.runPromise(Effect.flatMap(Effect.service(AuditRepository), (r) =>
+        r.events(id, { afterVersion: 0, beforeVersion: 100, order: "asc", limit: 10 })))
+    try {
+      for (const deadline = Date.now() + 30_000; (await rows()).length < everyEvent.length && Date.now() < deadline;) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      expect(await rows()).toEqual(everyEvent)
+      const row = { incarnation: incarnations[1], status: "running", last_version: 2, deleted_at: null }
+      expect(await audit.session(id)).toMatchObject(row)
+      expect((await history()).map((e) => e.version)).toEqual([1, 2])
+      expect((await history())[0]?.id).toBe(incarnations[1])
+
+      // Batches land in any order: the first session's, late, neither hides the second nor loses its events.
+      const entries = await logEntriesOf(id)
+      await audit.query("DELETE FROM session_events WHERE session_id = $1", [id])
+      await audit.query("DELETE FROM sessions WHERE session_id = $1", [id])
+      expect(await write(batchOf(entries.slice(4)))).toMatchObject({ inserted: 2 })
+      expect(await write(batchOf(entries.slice(0, 4)))).toMatchObject({ inserted: 4 })
+      expect(await rows()).toEqual(everyEvent)
+      expect(await audit.session(id)).toMatchObject(row)
+    } finally {
+      await audit.close()
+    }
+  })
+
   it("count an event whose session version is already audited with another event as a conflict, not a duplicate", async () => {
     const entries = await logEntriesOf(sessionIds[1]!)
     const reused = batchOf(entries.slice(0, 1).map((entry) => ({ ...entry, eventId: "1-1" })))

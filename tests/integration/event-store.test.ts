@@ -222,7 +222,7 @@ describe("EventStore streams", () => {
     expect(log).toHaveLength(2)
     expect(log[1]?.[1]).toEqual([
       "sid", id, "v", "2", "t", "CYCLE_SWITCHED", "at", String(event(2).at), "p", event(2).payload,
-      "e", eventIds[1], "s", event(2).stateAfter
+      "e", eventIds[1], "s", event(2).stateAfter, "c", eventIds[0]
     ])
   })
 

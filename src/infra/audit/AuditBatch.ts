@@ -1,9 +1,11 @@
 import type { LogEntry } from "../ShardLogReader.ts"
-import { streamIdMs } from "../streamIds.ts"
+import { compareStreamIds, streamIdMs } from "../streamIds.ts"
 
 /** One committed event as the audit stores it. */
 export interface AuditEvent {
   readonly sessionId: string
+  /** Which session of this id (see LogEntry). */
+  readonly incarnation: string
   readonly version: number
   /** Id in the session's own stream, what clients see. */
   readonly eventId: string
@@ -17,6 +19,7 @@ export interface AuditEvent {
 /** A session's state after one of its events (the latest of the batch that left a state). */
 export interface AuditSnapshot {
   readonly sessionId: string
+  readonly incarnation: string
   readonly version: number
   /** Snapshot JSON. */
   readonly state: string
@@ -31,17 +34,31 @@ export interface AuditBatch {
   readonly snapshots: ReadonlyArray<AuditSnapshot>
 }
 
+/**
+ * Orders the sessions of one id: "" (created before incarnations were recorded) first, then by the
+ * stream id of their first event, which a later session of the id always exceeds.
+ */
+export const compareIncarnations = (a: string, b: string): number =>
+  a === b ? 0 : a === "" ? -1 : b === "" ? 1 : compareStreamIds(a, b)
+
+/** Orders the events of one session id: by incarnation, then by version. */
+export const compareEventOrder = (
+  a: { readonly incarnation: string; readonly version: number },
+  b: { readonly incarnation: string; readonly version: number }
+): number => compareIncarnations(a.incarnation, b.incarnation) || a.version - b.version
+
 export const batchOf = (entries: ReadonlyArray<LogEntry>): AuditBatch => {
   const latest = new Map<string, AuditSnapshot>()
   for (const entry of entries) {
     const previous = latest.get(entry.sessionId)
-    if (entry.stateAfter !== "" && (previous === undefined || previous.version < entry.version)) {
-      latest.set(entry.sessionId, { sessionId: entry.sessionId, version: entry.version, state: entry.stateAfter })
+    if (entry.stateAfter !== "" && (previous === undefined || compareEventOrder(previous, entry) < 0)) {
+      latest.set(entry.sessionId, { sessionId: entry.sessionId, incarnation: entry.incarnation, version: entry.version, state: entry.stateAfter })
     }
   }
   return {
     events: entries.map((e) => ({
       sessionId: e.sessionId,
+      incarnation: e.incarnation,
       version: e.version,
       eventId: e.eventId,
       type: e.type,
@@ -51,6 +68,12 @@ export const batchOf = (entries: ReadonlyArray<LogEntry>): AuditBatch => {
     snapshots: [...latest.values()]
   }
 }
+
+/** A batch queued by code that predates incarnations carries none: its sessions' is "". */
+export const withIncarnations = (batch: AuditBatch): AuditBatch => ({
+  events: batch.events.map((e) => ({ ...e, incarnation: e.incarnation ?? "" })),
+  snapshots: batch.snapshots.map((s) => ({ ...s, incarnation: s.incarnation ?? "" }))
+})
 
 /**
  * The same entries always make the same job id, so a batch handed off again (its consumer died

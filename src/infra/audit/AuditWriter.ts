@@ -3,7 +3,7 @@ import { Effect, Layer } from "effect"
 import { AuditRepository } from "../pg/AuditRepository.ts"
 import { RedisClient } from "../RedisClient.ts"
 import { ServerClock } from "../ServerClock.ts"
-import type { AuditBatch } from "./AuditBatch.ts"
+import { type AuditBatch, withIncarnations } from "./AuditBatch.ts"
 import { AuditObserver } from "./AuditObserver.ts"
 import { AuditQueue, bullConnection } from "./AuditQueue.ts"
 import { AuditSettings } from "./AuditSettings.ts"
@@ -33,7 +33,7 @@ export const auditWriterLayer: Layer.Layer<
         Effect.tap((result) => Effect.map(clock.nowMs, (now) => observer.written(batch, result, now))),
         Effect.tap((result) =>
           result.conflicts > 0
-            ? Effect.logError("audit: events collide with audited ones under the same session version", result)
+            ? Effect.logError("audit: events collide with audited ones under the same session incarnation and version", result)
             : Effect.void
         ),
         // BullMQ retries what throws.
@@ -42,7 +42,7 @@ export const auditWriterLayer: Layer.Layer<
 
     yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const worker = new Worker<AuditBatch>(queue.name, (job) => Effect.runPromise(write(job.data)), {
+        const worker = new Worker<AuditBatch>(queue.name, (job) => Effect.runPromise(write(withIncarnations(job.data))), {
           // Blocking reads wait longer than any command timeout, and BullMQ retries commands itself.
           connection: bullConnection(redis.connection, { maxRetriesPerRequest: null, commandTimeout: undefined }),
           prefix: queue.prefix,

@@ -4,7 +4,10 @@
   shard-log entries on the shard's feed channel for the instances' readers.
 
   Input:
-    KEYS[1] snapshot hash of the session (fields v = version, s = state JSON, e = last stream id)
+    KEYS[1] snapshot hash of the session (fields v = version, s = state JSON, e = last stream id,
+            c = the session's incarnation: the stream id of its first event, so that a session deleted
+            and created again under the same id is told from the first one; absent on sessions
+            created before the field existed, which count as incarnation "")
     KEYS[2] session event stream
     KEYS[3] shard log stream
     KEYS[4] shard deadline sorted set (member = session id, score = epoch ms)
@@ -40,6 +43,9 @@
     { "stale" }                                      same version but another snapshot (ARGV[13]), or
                                                      ARGV[14] is outside the window below; nothing written
     { "committed", last version, id1, ..., idN }     session-stream ids of the appended events
+
+  Each event's shard-log entry holds sid, v, t, at, p (as in the session stream), e (its session-stream
+  id), s (the state after it, "" after a deletion) and c (the session's incarnation).
 
   Published on KEYS[6] after a commit: the JSON array of the previous id and the entries, where the
   previous id is that of the shard-log entry before this commit's ("0-0" for an empty log) and the
@@ -90,6 +96,8 @@ end
 
 local sessionId = ARGV[2]
 local eventCount = tonumber(ARGV[15])
+-- Set from the first event's id below when this commit creates the session.
+local incarnation = redis.call("HGET", KEYS[1], "c") or ""
 local reply = { "committed", 0 }
 local tip = redis.call("XREVRANGE", KEYS[3], "+", "-", "COUNT", 1)[1]
 local appended = {}
@@ -104,7 +112,11 @@ for i = 0, eventCount - 1 do
   end
   lastId = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[11], "*",
     "v", version, "t", eventType, "at", at, "p", payload)
-  local fields = { "sid", sessionId, "v", version, "t", eventType, "at", at, "p", payload, "e", lastId, "s", stateAfter }
+  if expected == 0 and i == 0 then
+    incarnation = lastId
+  end
+  local fields = { "sid", sessionId, "v", version, "t", eventType, "at", at, "p", payload, "e", lastId, "s", stateAfter,
+    "c", incarnation }
   appended[#appended + 1] = { redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[12], "*", unpack(fields)), fields }
   lastVersion = version
   reply[#reply + 1] = lastId
@@ -117,7 +129,7 @@ if ARGV[6] ~= "" then
   ttl = ttl + math.max(0, math.ceil((tonumber(ARGV[6]) - timeMs()) / 1000))
 end
 if ARGV[3] == "1" then
-  redis.call("HSET", KEYS[1], "v", lastVersion, "s", ARGV[4], "e", lastId)
+  redis.call("HSET", KEYS[1], "v", lastVersion, "s", ARGV[4], "e", lastId, "c", incarnation)
   redis.call("EXPIRE", KEYS[1], ttl)
 else
   redis.call("DEL", KEYS[1])

@@ -1,7 +1,7 @@
 import { Context, Effect, Layer, Schema } from "effect"
-import { createPool, type DatabasePool, type Interceptor, type QueryResultRow, sql } from "slonik"
+import { createPool, type DatabasePool, type FragmentSqlToken, type Interceptor, type QueryResultRow, sql } from "slonik"
 import { z } from "zod"
-import type { AuditBatch } from "../audit/AuditBatch.ts"
+import { type AuditBatch, compareEventOrder } from "../audit/AuditBatch.ts"
 import { AuditSettings } from "../audit/AuditSettings.ts"
 import { ensureDatabase, migrate } from "./MigrationRunner.ts"
 import { sessionRowsOf } from "./sessionRows.ts"
@@ -15,7 +15,10 @@ export interface WriteResult {
   readonly inserted: number
   /** Events already there, as delivered before: a redelivery. */
   readonly duplicates: number
-  /** Events whose (session, version) is there with another event id: a session id reused after its deletion. */
+  /**
+   * Events whose (session, incarnation, version) is there with another event id: a session audited
+   * before incarnations were recorded, deleted and created again under its id by that older code.
+   */
   readonly conflicts: number
 }
 
@@ -74,42 +77,49 @@ const fromMs = (column: string) => sql.fragment`${EPOCH} + ${sql.identifier(["r"
 
 const insertEvents = (batch: AuditBatch) => {
   const sorted = [...batch.events].sort((a, b) =>
-    a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : a.version - b.version
+    a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : compareEventOrder(a, b)
   )
   return sql.unsafe`
-    INSERT INTO session_events (session_id, version, event_id, type, at, payload)
-    SELECT r.session_id, r.version, r.event_id, r.type, ${fromMs("at_ms")}, r.payload
+    INSERT INTO session_events (session_id, incarnation, version, event_id, type, at, payload)
+    SELECT r.session_id, r.incarnation, r.version, r.event_id, r.type, ${fromMs("at_ms")}, r.payload
     FROM ${
     sql.unnest(
-      sorted.map((e) => [e.sessionId, e.version, e.eventId, e.type, e.at, e.payload]),
-      ["uuid", "int4", "text", "text", "int8", "jsonb"]
+      sorted.map((e) => [e.sessionId, e.incarnation, e.version, e.eventId, e.type, e.at, e.payload]),
+      ["uuid", "text", "int4", "text", "text", "int8", "jsonb"]
     )
-  } AS r(session_id, version, event_id, type, at_ms, payload)
-    ON CONFLICT (session_id, version) DO NOTHING`
+  } AS r(session_id, incarnation, version, event_id, type, at_ms, payload)
+    ON CONFLICT (session_id, incarnation, version) DO NOTHING`
 }
 
 const countConflicts = (batch: AuditBatch) =>
   sql.type(Count)`
     SELECT count(*)::int4 AS n
     FROM session_events e
-    JOIN ${sql.unnest(batch.events.map((e) => [e.sessionId, e.version, e.eventId]), ["uuid", "int4", "text"])}
-      AS r(session_id, version, event_id) USING (session_id, version)
+    JOIN ${sql.unnest(batch.events.map((e) => [e.sessionId, e.incarnation, e.version, e.eventId]), ["uuid", "text", "int4", "text"])}
+      AS r(session_id, incarnation, version, event_id) USING (session_id, incarnation, version)
     WHERE e.event_id <> r.event_id`
 
 /**
- * Fields fixed at creation are filled once; the state fields follow the newest snapshot and the
- * last-event fields the highest version, whatever order batches arrive in (retries, concurrent jobs).
+ * The row follows the newest incarnation of the session id: a newer one replaces it, an older one
+ * (a late batch) leaves it alone. Within one incarnation, fields fixed at creation are filled once;
+ * the state fields follow the newest snapshot and the last-event fields the highest version, whatever
+ * order batches arrive in (retries, concurrent jobs).
  */
-const upsertSessions = (batch: AuditBatch) =>
-  sql.unsafe`
-    INSERT INTO sessions AS s (session_id, sync_mode, config, created_at, started_at, ended_at, deleted_at, status,
+const upsertSessions = (batch: AuditBatch) => {
+  const newer = sql.fragment`incarnation_order(excluded.incarnation) > incarnation_order(s.incarnation)`
+  /** SET `column` to a newer incarnation's value, else to `merged` (the same incarnation's rule). */
+  const assign = (column: string, merged: FragmentSqlToken) =>
+    sql.fragment`${sql.identifier([column])} = CASE WHEN ${newer} THEN ${sql.identifier(["excluded", column])} ELSE ${merged} END`
+  return sql.unsafe`
+    INSERT INTO sessions AS s (session_id, incarnation, sync_mode, config, created_at, started_at, ended_at, deleted_at, status,
       last_version, last_event_id, last_event_at, snapshot_version, last_snapshot)
-    SELECT r.session_id, r.sync_mode, r.config, ${fromMs("created_ms")}, ${fromMs("started_ms")}, ${fromMs("ended_ms")},
+    SELECT r.session_id, r.incarnation, r.sync_mode, r.config, ${fromMs("created_ms")}, ${fromMs("started_ms")}, ${fromMs("ended_ms")},
       ${fromMs("deleted_ms")}, r.status, r.last_version, r.last_event_id, ${fromMs("last_at_ms")}, r.snapshot_version, r.snapshot
     FROM ${
     sql.unnest(
       sessionRowsOf(batch).map((row) => [
         row.sessionId,
+        row.incarnation,
         row.syncMode,
         row.config,
         row.createdAt,
@@ -123,26 +133,29 @@ const upsertSessions = (batch: AuditBatch) =>
         row.snapshotVersion,
         row.snapshot
       ]),
-      ["uuid", "text", "jsonb", "int8", "int8", "int8", "int8", "text", "int4", "text", "int8", "int4", "jsonb"]
+      ["uuid", "text", "text", "jsonb", "int8", "int8", "int8", "int8", "text", "int4", "text", "int8", "int4", "jsonb"]
     )
-  } AS r(session_id, sync_mode, config, created_ms, started_ms, ended_ms, deleted_ms, status, last_version,
+  } AS r(session_id, incarnation, sync_mode, config, created_ms, started_ms, ended_ms, deleted_ms, status, last_version,
       last_event_id, last_at_ms, snapshot_version, snapshot)
     ON CONFLICT (session_id) DO UPDATE SET
-      sync_mode = coalesce(s.sync_mode, excluded.sync_mode),
-      config = coalesce(s.config, excluded.config),
-      created_at = coalesce(s.created_at, excluded.created_at),
-      deleted_at = coalesce(s.deleted_at, excluded.deleted_at),
-      status = CASE
+      ${assign("incarnation", sql.fragment`s.incarnation`)},
+      ${assign("sync_mode", sql.fragment`coalesce(s.sync_mode, excluded.sync_mode)`)},
+      ${assign("config", sql.fragment`coalesce(s.config, excluded.config)`)},
+      ${assign("created_at", sql.fragment`coalesce(s.created_at, excluded.created_at)`)},
+      ${assign("deleted_at", sql.fragment`coalesce(s.deleted_at, excluded.deleted_at)`)},
+      ${assign("status", sql.fragment`CASE
         WHEN coalesce(s.deleted_at, excluded.deleted_at) IS NOT NULL THEN 'deleted'
         WHEN excluded.snapshot_version > coalesce(s.snapshot_version, 0) THEN excluded.status
-        ELSE s.status END,
-      started_at = CASE WHEN excluded.snapshot_version > coalesce(s.snapshot_version, 0) THEN excluded.started_at ELSE s.started_at END,
-      ended_at = CASE WHEN excluded.snapshot_version > coalesce(s.snapshot_version, 0) THEN excluded.ended_at ELSE s.ended_at END,
-      last_snapshot = CASE WHEN excluded.snapshot_version > coalesce(s.snapshot_version, 0) THEN excluded.last_snapshot ELSE s.last_snapshot END,
-      snapshot_version = greatest(s.snapshot_version, excluded.snapshot_version),
-      last_event_id = CASE WHEN excluded.last_version > s.last_version THEN excluded.last_event_id ELSE s.last_event_id END,
-      last_event_at = CASE WHEN excluded.last_version > s.last_version THEN excluded.last_event_at ELSE s.last_event_at END,
-      last_version = greatest(s.last_version, excluded.last_version)`
+        ELSE s.status END`)},
+      ${assign("started_at", sql.fragment`CASE WHEN excluded.snapshot_version > coalesce(s.snapshot_version, 0) THEN excluded.started_at ELSE s.started_at END`)},
+      ${assign("ended_at", sql.fragment`CASE WHEN excluded.snapshot_version > coalesce(s.snapshot_version, 0) THEN excluded.ended_at ELSE s.ended_at END`)},
+      ${assign("last_snapshot", sql.fragment`CASE WHEN excluded.snapshot_version > coalesce(s.snapshot_version, 0) THEN excluded.last_snapshot ELSE s.last_snapshot END`)},
+      ${assign("snapshot_version", sql.fragment`greatest(s.snapshot_version, excluded.snapshot_version)`)},
+      ${assign("last_event_id", sql.fragment`CASE WHEN excluded.last_version > s.last_version THEN excluded.last_event_id ELSE s.last_event_id END`)},
+      ${assign("last_event_at", sql.fragment`CASE WHEN excluded.last_version > s.last_version THEN excluded.last_event_at ELSE s.last_event_at END`)},
+      ${assign("last_version", sql.fragment`greatest(s.last_version, excluded.last_version)`)}
+    WHERE incarnation_order(excluded.incarnation) >= incarnation_order(s.incarnation)`
+}
 
 const unavailable = (cause: unknown) =>
   new AuditUnavailable({ message: cause instanceof Error ? cause.message : String(cause) })
@@ -212,6 +225,8 @@ export class AuditRepository extends Context.Service<AuditRepository, {
             SELECT event_id, version, type, (extract(epoch FROM at) * 1000)::float8 AS at_ms, payload::text AS payload
             FROM session_events
             WHERE session_id = ${sessionId} AND version > ${page.afterVersion} AND version < ${page.beforeVersion}
+              -- The newest session of this id, which the sessions row follows.
+              AND incarnation = (SELECT incarnation FROM sessions WHERE session_id = ${sessionId})
             ORDER BY version ${page.order === "asc" ? sql.fragment`ASC` : sql.fragment`DESC`}
             LIMIT ${page.limit}`)
         )

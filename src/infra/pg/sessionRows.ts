@@ -1,9 +1,11 @@
 import type { SessionState, Status } from "../../domain/index.ts"
-import type { AuditBatch, AuditEvent } from "../audit/AuditBatch.ts"
+import { type AuditBatch, type AuditEvent, compareEventOrder } from "../audit/AuditBatch.ts"
 
 /** What one batch knows of one session, as the `sessions` upsert takes it. Times are epoch ms. */
 export interface SessionRow {
   readonly sessionId: string
+  /** The newest session of this id the batch holds events of: the row follows it. */
+  readonly incarnation: string
   readonly syncMode: string | null
   /** JSON. */
   readonly config: string | null
@@ -21,23 +23,26 @@ export interface SessionRow {
 }
 
 /**
- * One row per session of the batch, sorted by session id: concurrent transactions then lock the
- * rows they share in the same order and cannot deadlock.
+ * One row per session id of the batch, for the newest session of that id in it, sorted by session
+ * id: concurrent transactions then lock the rows they share in the same order and cannot deadlock.
  */
 export const sessionRowsOf = (batch: AuditBatch): ReadonlyArray<SessionRow> => {
-  const snapshots = new Map(batch.snapshots.map((s) => [s.sessionId, s]))
   const last = new Map<string, AuditEvent>()
-  const deletedAt = new Map<string, number>()
   for (const event of batch.events) {
-    if ((last.get(event.sessionId)?.version ?? 0) < event.version) last.set(event.sessionId, event)
-    if (event.type === "SESSION_DELETED") deletedAt.set(event.sessionId, event.at)
+    const previous = last.get(event.sessionId)
+    if (previous === undefined || compareEventOrder(previous, event) < 0) last.set(event.sessionId, event)
   }
+  const ofLast = (item: { readonly sessionId: string; readonly incarnation: string }) =>
+    last.get(item.sessionId)?.incarnation === item.incarnation
+  const snapshots = new Map(batch.snapshots.filter(ofLast).map((s) => [s.sessionId, s]))
+  const deletedAt = new Map(batch.events.filter((e) => e.type === "SESSION_DELETED" && ofLast(e)).map((e) => [e.sessionId, e.at]))
   return [...last.values()].map((event): SessionRow => {
     const snapshot = snapshots.get(event.sessionId)
     const state = snapshot === undefined ? null : JSON.parse(snapshot.state) as SessionState
     const deleted = deletedAt.get(event.sessionId) ?? null
     return {
       sessionId: event.sessionId,
+      incarnation: event.incarnation,
       syncMode: state?.config.syncMode ?? null,
       config: state === null ? null : JSON.stringify(state.config),
       createdAt: state?.createdAt ?? null,
