@@ -4,11 +4,11 @@
  * On a Redis server and a PostgreSQL database of its own, it starts two worker processes (two
  * schedulers racing, each beside its audit projector) and counts the Redis commands they issue while
  * nothing is due, by command: the scheduler's are the pings of its shard-feed connection (PING),
- * shard-log reads on a gap (XRANGE), index resyncs (ZRANGEBYSCORE) and clock calibration (TIME). Then an API instance creates and starts N sessions
- * (default 10,000) whose clocks run out spread over S seconds (default 30), starting once they are all
- * set up; when all are past, it reads every shard log: each session must have exactly one TIME_EXPIRED,
- * and its lateness is the commit instant (the Redis time in the event's stream id) minus the deadline
- * it is stamped with.
+ * shard-log reads on a gap (XRANGE), index resyncs (ZRANGEBYSCORE) and clock calibration (TIME). Then
+ * an API instance creates and starts N sessions (default 10,000) whose clocks run out spread over S
+ * seconds (default 30), starting once they are all set up; when all are past, it reads every shard
+ * log: each session must have exactly one TIME_EXPIRED, and its lateness is the commit instant (the
+ * Redis time in the event's stream id) minus the deadline it is stamped with.
  */
 import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"

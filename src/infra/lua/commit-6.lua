@@ -69,12 +69,13 @@ if ARGV[7] == "1" then
   end
 end
 
-local current = tonumber(redis.call("HGET", KEYS[1], "v") or "0")
+local snapshot = redis.call("HMGET", KEYS[1], "v", "e", "c")
+local current = tonumber(snapshot[1] or "0")
 local expected = tonumber(ARGV[1])
 if current ~= expected then
   return { "conflict", current }
 end
-local lastStreamId = redis.call("HGET", KEYS[1], "e") or ""
+local lastStreamId = snapshot[2] or ""
 if ARGV[13] ~= "" and lastStreamId ~= ARGV[13] then
   return { "stale" }
 end
@@ -97,7 +98,7 @@ end
 local sessionId = ARGV[2]
 local eventCount = tonumber(ARGV[15])
 -- Set from the first event's id below when this commit creates the session.
-local incarnation = redis.call("HGET", KEYS[1], "c") or ""
+local incarnation = snapshot[3] or ""
 local reply = { "committed", 0 }
 local tip = redis.call("XREVRANGE", KEYS[3], "+", "-", "COUNT", 1)[1]
 local appended = {}
