@@ -25,8 +25,9 @@ export const openFeed = (baseUrl: string, query: Record<string, string>, options
   const socket = new WebSocket(feedUrl(baseUrl, query), options)
   const frames: Array<Frame> = []
   const waiters = new Set<() => void>()
-  socket.on("message", (data) => {
-    frames.push(JSON.parse(String(data)) as Frame)
+  socket.on("message", (data, isBinary) => {
+    // The feed speaks JSON in text frames only; a binary frame shows up as a frame of its own kind.
+    frames.push(isBinary ? { type: "BINARY_FRAME" } : JSON.parse(String(data)) as Frame)
     for (const wake of waiters) wake()
   })
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>

@@ -19,15 +19,16 @@ import {
   type WireEvent
 } from "./protocol.ts"
 
-/** Where a feed writes: one socket. */
+/** Where a feed writes: one socket. A frame is text, as a string or already encoded as UTF-8. */
 export interface Outlet {
   /** False when the frame was not sent: the socket is closing, or was just closed for a full send buffer. */
-  readonly send: (text: string) => boolean
+  readonly send: (frame: string | Buffer) => boolean
   readonly close: (code: number, reason: string, why?: CloseReason) => void
 }
 
 interface Rendered {
-  readonly text: string
+  /** Encoded once: a session's sockets all send the same bytes. */
+  readonly frame: Buffer
   readonly now: number
 }
 
@@ -57,7 +58,7 @@ export const liveRenderer = (clock: ServerClock["Service"]) => {
       const text = entry.stateAfter === ""
         ? sessionDeletedFrame(entry.sessionId, event, now)
         : stateUpdateFrame(entry.sessionId, decodeState(entry.stateAfter), event, now)
-      last = { entry, rendered: { text, now } }
+      last = { entry, rendered: { frame: Buffer.from(text), now } }
     }
     return last.rendered
   }
@@ -170,8 +171,8 @@ export class Feed {
     this.lastVersion = entry.version
     const { metrics } = this.deps
     try {
-      const { text, now } = this.deps.renderLive(entry)
-      if (this.outlet.send(text)) {
+      const { frame, now } = this.deps.renderLive(entry)
+      if (this.outlet.send(frame)) {
         metrics.eventsFannedOut.inc()
         metrics.deliveryLag.observe(Math.max(0, now - streamIdMs(entry.eventId)) / 1000)
       }

@@ -25,6 +25,9 @@ const queryProblem = (sessionId: unknown, since: unknown): string | undefined =>
   return undefined
 }
 
+/** Frames are text frames, whether handed over as a string or as UTF-8 bytes. */
+const TEXT = { binary: false } as const
+
 /** A socket that is closed with 1013 once more than `limit` bytes wait to be sent, instead of buffering on. */
 const outletOf = (socket: WebSocket, limit: number, metrics: FeedDeps["metrics"]): Outlet => {
   const close: Outlet["close"] = (code, reason, why) => {
@@ -33,13 +36,13 @@ const outletOf = (socket: WebSocket, limit: number, metrics: FeedDeps["metrics"]
     socket.close(code, reason)
   }
   return {
-    send: (text) => {
+    send: (frame) => {
       if (socket.readyState !== WebSocket.OPEN) return false
       if (socket.bufferedAmount > limit) {
         close(CloseCode.tryAgainLater, "send buffer full; reconnect with since", "slow_consumer")
         return false
       }
-      socket.send(text)
+      socket.send(frame, TEXT)
       return true
     },
     close
