@@ -34,7 +34,7 @@ const SHARDS = 16
 const IDLE_WINDOW_MS = 10_000
 /** After the setup (about 13 s for 10,000 sessions here), so that deadlines meet a settled system. */
 const FIRST_DEADLINE_MS = 20_000
-const SCHEDULER_COMMANDS = ["ping", "xrange", "zrangebyscore", "time"]
+const SCHEDULER_COMMANDS = ["ping", "xrange", "xrevrange", "zrangebyscore", "time"]
 
 const USAGE = `usage: npm run bench:deadlines -- [options]
   --runs N        measured runs (default 3); medians are reported

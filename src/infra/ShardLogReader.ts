@@ -28,7 +28,7 @@ export interface LogEntry {
 export type LogListener = (entries: ReadonlyArray<LogEntry>) => void
 
 export interface ShardLogReaderOptions {
-  /** How often the feed connection is pinged, so that a dead one is replaced (default 5000 ms). */
+  /** How often the feed connection is pinged and the logs' tips are checked against what arrived, so that a dead or quiet one is replaced (default 5000 ms). */
   readonly pingMs?: number
   /** Most entries one read of a log returns when catching up (default 1000). */
   readonly batch?: number
@@ -93,7 +93,13 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
    * Entries delivered so far; times a log was read because messages were missed (or after a
    * reconnect); and reads of a log that failed and were retried.
    */
-  readonly stats: Effect.Effect<{ readonly delivered: number; readonly catchUps: number; readonly retries: number }>
+  readonly stats: Effect.Effect<{
+    readonly delivered: number
+    readonly catchUps: number
+    readonly retries: number
+    /** Checks that found a log entry no message had brought for a whole ping interval. */
+    readonly silentFeeds: number
+  }>
 }>()("synckairos/infra/ShardLogReader") {
   static layer(options: ShardLogReaderOptions = {}): Layer.Layer<ShardLogReader, RedisUnavailable, RedisClient | StoreSettings> {
     const pingMs = options.pingMs ?? 5000
@@ -106,7 +112,7 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
         const keys = makeKeySchema(settings)
         const runFork = Effect.runForkWith(yield* Effect.context<never>())
         const listeners = new Set<LogListener>()
-        const stats = { delivered: 0, catchUps: 0, retries: 0 }
+        const stats = { delivered: 0, catchUps: 0, retries: 0, silentFeeds: 0 }
 
         // Every follower holds messages until it knows where its log stands.
         const followers: Array<Follower> = Array.from({ length: settings.shardCount }, (_, shard) => ({
@@ -213,16 +219,38 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
           Effect.forkScoped
         )
 
-        // Each log's tip, read once subscribed: what follows it arrives as messages, held until now.
-        const tips = yield* Effect.forEach(
+        /** The id of each log's last entry, by shard ("0-0" for an empty log). */
+        const readTips = Effect.forEach(
           followers,
           (follower) => redis.use((connection) => connection.xrevrange(follower.log, "+", "-", "COUNT", 1)),
           { concurrency: "unbounded" }
-        )
+        ).pipe(Effect.map((tips) => tips.map((tip) => tip[0]?.[0] ?? "0-0")))
+
+        // Each log's tip, read once subscribed: what follows it arrives as messages, held until now.
+        const tips = yield* readTips
         followers.forEach((follower, shard) => {
-          follower.lastId = tips[shard]?.[0]?.[0] ?? "0-0"
+          follower.lastId = tips[shard]!
           releaseHeld(follower)
         })
+
+        // The ping does not reach every connection that brings messages (on a cluster, each node's has
+        // its own), and a connection may answer yet bring nothing. The logs tell: an entry that was at a
+        // log's tip a whole check ago and still has not arrived was missed. Its log is read on, and the
+        // feed connections replaced.
+        let tipsAtLastCheck = tips
+        yield* readTips.pipe(
+          Effect.map((now) => {
+            const missed = followers.filter((f, shard) => f.held === null && compareStreamIds(tipsAtLastCheck[shard]!, f.lastId) > 0)
+            tipsAtLastCheck = now
+            if (missed.length === 0) return
+            stats.silentFeeds++
+            missed.forEach(readOn)
+            reconnectIfReady()
+          }),
+          Effect.ignore,
+          Effect.repeat(Schedule.spaced(pingMs)),
+          Effect.forkScoped
+        )
         // On a cluster each node's feed connection is replaced on its own, and subscribed again by the
         // client, which says so with "subscribersReady": what was published in between is in the logs.
         // Only from here on: a read before the tips are known would start from the beginning of each log.

@@ -16,6 +16,7 @@ import { type LogEntry, ShardLogReader } from "../../src/infra/ShardLogReader.ts
 import { StoreSettings } from "../../src/infra/StoreSettings.ts"
 import { compareStreamIds } from "../../src/infra/streamIds.ts"
 import { deleteKeysWithPrefix, storeLayer, testPrefix } from "../support/redis.ts"
+import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.ts"
 
 const execFileAsync = promisify(execFile)
 
@@ -422,12 +423,13 @@ const freePort = (port: number) =>
     })
   })
 
-const waitFor = async (attempt: () => Promise<unknown>) => {
+/** Retries `attempt` every 50 ms until it passes, at most `tries` times. */
+const waitFor = async (attempt: () => Promise<unknown>, tries = 50) => {
   for (let i = 0; ; i++) {
     try {
       return await attempt()
     } catch (error) {
-      if (i > 50) throw error
+      if (i > tries) throw error
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
@@ -435,6 +437,7 @@ const waitFor = async (attempt: () => Promise<unknown>) => {
 
 describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
   const nodes: Array<ChildProcess> = []
+  const proxies: Array<TcpProxy> = []
   let directory = ""
   let clusterRuntime: ManagedRuntime.ManagedRuntime<EventStore | ShardLogReader | RedisClient | StoreSettings, unknown> | undefined
   const clusterPrefix = testPrefix("event-store-cluster")
@@ -460,11 +463,15 @@ describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), "sk-cluster-"))
     const ports = [await clusterPort(), await clusterPort(), await clusterPort()]
-    for (const port of ports) {
+    // Clients reach every node through a proxy of its own: the nodes announce the proxies' ports.
+    proxies.push(...await Promise.all(ports.map(startTcpProxy)))
+    for (const [i, port] of ports.entries()) {
       nodes.push(spawn("redis-server", [
         "--port", String(port),
         "--bind", "127.0.0.1",
         "--cluster-enabled", "yes",
+        "--cluster-announce-port", String(proxies[i]!.port),
+        "--cluster-announce-bus-port", String(port + 10000),
         "--cluster-config-file", `nodes-${port}.conf`,
         "--dir", directory,
         "--save", "",
@@ -482,7 +489,7 @@ describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
     }
     clusterRuntime = ManagedRuntime.make(
       Layer.mergeAll(EventStore.layer, ShardLogReader.layer({ pingMs: 500 })).pipe(Layer.provideMerge(Layer.mergeAll(
-        RedisClient.layerCluster(ports.map((port) => ({ host: "127.0.0.1", port }))),
+        RedisClient.layerCluster(proxies.map(({ port }) => ({ host: "127.0.0.1", port }))),
         StoreSettings.layer({ keyPrefix: clusterPrefix, shardCount })
       )))
     )
@@ -492,6 +499,7 @@ describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
   afterAll(async () => {
     await clusterRuntime?.dispose()
     for (const node of nodes) node.kill("SIGKILL")
+    await Promise.all(proxies.map((proxy) => proxy.close()))
     if (directory !== "") await rm(directory, { recursive: true, force: true })
   })
 
@@ -548,6 +556,42 @@ describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
     }
     const reader = await runtime.runPromise(Effect.service(ShardLogReader))
     expect((await runtime.runPromise(reader.stats)).catchUps).toBe(0)
+  })
+
+  it("reads on, and replaces the feed connections, when they go quiet without closing", async () => {
+    const runtime = clusterRuntime!
+    const { store: s, reader } = await runtime.runPromise(
+      Effect.all({ store: Effect.service(EventStore), reader: Effect.service(ShardLogReader) })
+    )
+    const seen: Array<LogEntry> = []
+    const scope = await runtime.runPromise(Scope.make())
+    await runtime.runPromise(reader.listen((entries) => seen.push(...entries)).pipe(Scope.provide(scope)))
+    const sessionsByShard = new Map<number, string>()
+    while (sessionsByShard.size < shardCount) {
+      const id = randomUUID()
+      sessionsByShard.set(s.shardOf(id), id)
+    }
+    const commitAll = async (version: number) => {
+      for (const id of sessionsByShard.values()) {
+        expect((await runtime.runPromise(s.commit(request(id, version - 1))))._tag).toBe("Committed")
+      }
+    }
+    const versionsSeen = () => [...sessionsByShard.values()].map((id) => seen.filter((e) => e.sessionId === id).map((e) => e.version))
+    const silentBefore = (await runtime.runPromise(reader.stats)).silentFeeds
+
+    // Every node's feed connection still answers nothing and closes nothing: only the logs tell.
+    for (const proxy of proxies) proxy.silenceSubscribers()
+    await commitAll(1)
+    await waitFor(async () => expect(versionsSeen()).toEqual(Array(shardCount).fill([1])), 100)
+    const silentAfter = (await runtime.runPromise(reader.stats)).silentFeeds
+    expect(silentAfter).toBeGreaterThan(silentBefore)
+
+    // The replaced connections bring messages again: nothing more is found missing.
+    await commitAll(2)
+    await waitFor(async () => expect(versionsSeen()).toEqual(Array(shardCount).fill([1, 2])), 100)
+    await new Promise((resolve) => setTimeout(resolve, 1200))
+    expect((await runtime.runPromise(reader.stats)).silentFeeds).toBe(silentAfter)
+    await runtime.runPromise(Scope.close(scope, Exit.void))
   })
 
   it("reads the logs on once a node's feed connection is replaced, without waiting for that shard's next commit", async () => {
