@@ -28,7 +28,10 @@ export interface LogEntry {
 export type LogListener = (entries: ReadonlyArray<LogEntry>) => void
 
 export interface ShardLogReaderOptions {
-  /** How often the feed connection is pinged and the logs' tips are checked against what arrived, so that a dead or quiet one is replaced (default 5000 ms). */
+  /**
+   * How often the feed connection is pinged and the logs' tips are checked against what arrived, so
+   * that a dead or quiet one is replaced (default 5000 ms).
+   */
   readonly pingMs?: number
   /** Most entries one read of a log returns when catching up (default 1000). */
   readonly batch?: number
