@@ -460,6 +460,16 @@ describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
 
   const redisCli = async (...args: ReadonlyArray<string>) => (await execFileAsync("redis-cli", args)).stdout
 
+  /** A new session id on every shard, by shard. */
+  const sessionPerShard = (store: EventStore["Service"]) => {
+    const sessions = new Map<number, string>()
+    while (sessions.size < shardCount) {
+      const id = randomUUID()
+      sessions.set(store.shardOf(id), id)
+    }
+    return sessions
+  }
+
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), "sk-cluster-"))
     const ports = [await clusterPort(), await clusterPort(), await clusterPort()]
@@ -508,11 +518,7 @@ describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
     const { store: s, redis } = await runtime.runPromise(
       Effect.all({ store: Effect.service(EventStore), redis: Effect.service(RedisClient) })
     )
-    const sessionsByShard = new Map<number, string>()
-    while (sessionsByShard.size < shardCount) {
-      const id = randomUUID()
-      sessionsByShard.set(s.shardOf(id), id)
-    }
+    const sessionsByShard = sessionPerShard(s)
 
     const cluster = redis.connection as Cluster
     const owners = new Set([...sessionsByShard.keys()].map((shard) => cluster.slots[clusterKeySlot(clusterKeys.shard(shard).log)]?.[0]))
@@ -534,11 +540,7 @@ describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
   it("follows the shard logs of every node over their feed channels", async () => {
     const runtime = clusterRuntime!
     const s = await runtime.runPromise(Effect.service(EventStore))
-    const sessionsByShard = new Map<number, string>()
-    while (sessionsByShard.size < shardCount) {
-      const id = randomUUID()
-      sessionsByShard.set(s.shardOf(id), id)
-    }
+    const sessionsByShard = sessionPerShard(s)
     const seen: Array<LogEntry> = []
     const scope = await runtime.runPromise(Scope.make())
     await runtime.runPromise(
@@ -566,11 +568,7 @@ describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
     const seen: Array<LogEntry> = []
     const scope = await runtime.runPromise(Scope.make())
     await runtime.runPromise(reader.listen((entries) => seen.push(...entries)).pipe(Scope.provide(scope)))
-    const sessionsByShard = new Map<number, string>()
-    while (sessionsByShard.size < shardCount) {
-      const id = randomUUID()
-      sessionsByShard.set(s.shardOf(id), id)
-    }
+    const sessionsByShard = sessionPerShard(s)
     const commitAll = async (version: number) => {
       for (const id of sessionsByShard.values()) {
         expect((await runtime.runPromise(s.commit(request(id, version - 1))))._tag).toBe("Committed")
