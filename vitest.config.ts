@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: "unit", include: ["tests/domain/**/*.test.ts", "tests/app/**/*.test.ts", "tests/infra/**/*.test.ts"] } },
+      { test: { name: "unit", include: ["tests/domain/**/*.test.ts", "tests/app/**/*.test.ts", "tests/infra/**/*.test.ts", "tests/client/**/*.test.ts"] } },
       {
         test: {
           name: "integration",
