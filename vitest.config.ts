@@ -12,6 +12,15 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 60_000
         }
+      },
+      {
+        test: {
+          name: "browser",
+          include: ["tests/browser/**/*.test.ts"],
+          globalSetup: ["tests/support/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000
+        }
       }
     ]
   }

@@ -10,6 +10,7 @@ import { ServerClock } from "../../infra/ServerClock.ts"
 import { AppConfig, type AppSettings } from "../AppConfig.ts"
 import { auditReadiness } from "../auditReadiness.ts"
 import { CommandHandler } from "../CommandHandler.ts"
+import { demoRoutes } from "../demo/demoRoutes.ts"
 import { History } from "../History.ts"
 import type { ApiServices } from "../layers.ts"
 import { Metrics, metricsRoutes } from "../metrics.ts"
@@ -103,7 +104,10 @@ export const buildHttpApp = async (
   }
   await app.register(systemRoutes({ ...services, audit: auditReadiness(services) }))
   await app.register(metricsRoutes(services.metrics))
-  if (surface === "api") await app.register(websocketGateway(services, services.config))
+  if (surface === "api") {
+    await app.register(websocketGateway(services, services.config))
+    await app.register(demoRoutes({ handler: services.handler }))
+  }
   // On close, answers still in flight end their keep-alive connections, so closing waits only for them.
   let closing = false
   app.addHook("preClose", async () => {
