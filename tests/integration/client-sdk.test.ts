@@ -7,6 +7,7 @@ import { WebSocket } from "ws"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ConnectionState, type SessionState, SyncKairos, SyncKairosError } from "../../client/src/index.ts"
 import { startServer, type TestServer, uuid } from "../support/app.ts"
+import { type Instance, startInstance } from "../support/instance.ts"
 import { waitUntil } from "../support/instances.ts"
 import { type ServiceProcess, spawnService } from "../support/process.ts"
 import { deleteKeysWithPrefix, testPrefix } from "../support/redis.ts"
@@ -112,17 +113,19 @@ describe("one instance", () => {
 
 describe("two instances, one killed", () => {
   const prefix = testPrefix("client-sdk-kill")
-  let instances: Array<ServiceProcess> = []
+  // A is a process of its own, to be SIGKILLed; B serves from this one.
+  let a: ServiceProcess
+  let b: Instance
   beforeAll(async () => {
-    instances = await Promise.all([1, 2].map(() => spawnService("api", { REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn" })))
+    ;[a, b] = await Promise.all([spawnService("api", { REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn" }), startInstance(prefix)])
   })
   afterAll(async () => {
-    for (const instance of instances) instance.child.kill("SIGKILL")
+    a?.child.kill("SIGKILL")
+    await b?.stop()
     await deleteKeysWithPrefix(prefix)
   })
 
   it("resumes on the other instance without a gap or a duplicate", async () => {
-    const [a, b] = instances as [ServiceProcess, ServiceProcess]
     const client = new SyncKairos({ baseUrl: [a.baseUrl, b.baseUrl], WebSocket })
     const writer = new SyncKairos({ baseUrl: b.baseUrl })
     const created = await chess(client, 60)

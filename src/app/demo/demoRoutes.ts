@@ -73,7 +73,6 @@ const sessionInput = (game: NewGame): CreateSessionInput => {
  * never sees an API key.
  */
 export const demoRoutes = (deps: DemoDeps) => async (app: FastifyInstance) => {
-  const assets = await loadDemoAssets()
   const tokenFor = (sessionId: string, role: "host" | "observer") =>
     deps.mintToken === undefined ? Promise.resolve(null) : deps.mintToken({ sessionId, role })
   const game = (sessionId: string, kind: string, role: "host" | "observer") =>
@@ -83,8 +82,9 @@ export const demoRoutes = (deps: DemoDeps) => async (app: FastifyInstance) => {
   for (const kind of DEMO_KINDS) {
     app.get(`/demo/${kind}`, { schema: { hide: true } }, (_request, reply) => reply.type("text/html; charset=utf-8").send(demoPage(kind)))
   }
-  app.get<{ Params: { name: string } }>("/demo/assets/:name", { schema: { hide: true } }, (request, reply) => {
-    const text = assets.get(request.params.name)
+  // Loaded (from source: bundled) at the first request, so an instance nobody opens a demo on pays nothing.
+  app.get<{ Params: { name: string } }>("/demo/assets/:name", { schema: { hide: true } }, async (request, reply) => {
+    const text = (await loadDemoAssets()).get(request.params.name)
     if (text === undefined) return reply.status(404).send({ error: { code: "NOT_FOUND", message: `no demo asset ${request.params.name}` } })
     return reply
       .type(request.params.name.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8")
