@@ -1,5 +1,12 @@
 import { Config, Context, Effect, Layer, Schema } from "effect"
 
+/** A comma-separated list; blanks around items are ignored, an empty or unset variable is an empty list. */
+const list = (name: string) =>
+  Config.String(name).pipe(
+    Config.withDefault(""),
+    Config.map((text): ReadonlyArray<string> => text.split(",").map((item) => item.trim()).filter((item) => item !== ""))
+  )
+
 const settings = Config.all({
   port: Config.Port("PORT").pipe(Config.withDefault(3000)),
   host: Config.String("HOST").pipe(Config.withDefault("0.0.0.0")),
@@ -30,6 +37,12 @@ const settings = Config.all({
   auditRedriveIntervalMs: Config.Int("AUDIT_REDRIVE_INTERVAL_MS").pipe(Config.withDefault(10_000)),
   auditReclaimIdleMs: Config.Int("AUDIT_RECLAIM_IDLE_MS").pipe(Config.withDefault(30_000)),
   shardLogRetentionMs: Config.Int("SHARD_LOG_RETENTION_MS").pipe(Config.withDefault(600_000)),
+  // Access control: auth is on when API_KEYS is set. Secrets are checked, never printed.
+  apiKeys: list("API_KEYS"),
+  tokenSecret: Config.String("TOKEN_SECRET").pipe(Config.withDefault("")),
+  rateLimitTokenRps: Config.Int("RATE_LIMIT_TOKEN_RPS").pipe(Config.withDefault(20)),
+  rateLimitKeyRps: Config.Int("RATE_LIMIT_KEY_RPS").pipe(Config.withDefault(100_000)),
+  corsOrigins: list("CORS_ORIGINS"),
   logLevel: Config.Literals(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "LOG_LEVEL").pipe(
     Config.withDefault("info" as const)
   )
@@ -41,6 +54,29 @@ export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguratio
   message: Schema.String
 }) {}
 
+const MIN_API_KEY_LENGTH = 24
+const MIN_TOKEN_SECRET_LENGTH = 32
+
+const isOrigin = (text: string): boolean => {
+  try {
+    return new URL(text).origin === text
+  } catch {
+    return false
+  }
+}
+
+/** What makes the access settings unusable; secrets are named by position, never shown. */
+const accessProblemsOf = (s: AppSettings): Array<string> => [
+  ...s.apiKeys.flatMap((key, i) =>
+    key.length < MIN_API_KEY_LENGTH ? [`API_KEYS: key #${i + 1} is ${key.length} characters; each key needs at least ${MIN_API_KEY_LENGTH}`] : []),
+  ...(s.apiKeys.length > 0 && s.tokenSecret === "" ? ["TOKEN_SECRET is required when API_KEYS is set"] : []),
+  ...(s.tokenSecret !== "" && s.tokenSecret.length < MIN_TOKEN_SECRET_LENGTH
+    ? [`TOKEN_SECRET is ${s.tokenSecret.length} characters; it needs at least ${MIN_TOKEN_SECRET_LENGTH}`]
+    : []),
+  ...s.corsOrigins.flatMap((origin) =>
+    isOrigin(origin) ? [] : [`CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin such as https://game.example.com`])
+]
+
 /** Store settings (prefix, shard count, TTLs, caps) are checked where they are used: StoreSettings. */
 const problemsOf = (s: AppSettings): Array<string> =>
   Object.entries({
@@ -50,11 +86,14 @@ const problemsOf = (s: AppSettings): Array<string> =>
     WS_PING_INTERVAL_MS: s.wsPingIntervalMs,
     WS_SEND_BUFFER_LIMIT_BYTES: s.wsSendBufferLimitBytes,
     WS_MAX_MESSAGE_BYTES: s.wsMaxMessageBytes,
-    WS_MAX_INVALID_MESSAGES: s.wsMaxInvalidMessages
+    WS_MAX_INVALID_MESSAGES: s.wsMaxInvalidMessages,
+    RATE_LIMIT_TOKEN_RPS: s.rateLimitTokenRps,
+    RATE_LIMIT_KEY_RPS: s.rateLimitKeyRps
   })
     .filter(([, value]) => value <= 0)
     .map(([name, value]) => `${name} must be a positive integer, got ${value}`)
     .concat(s.snapshotCacheSessions < 0 ? [`SNAPSHOT_CACHE_SESSIONS must be 0 (off) or a positive integer, got ${s.snapshotCacheSessions}`] : [])
+    .concat(accessProblemsOf(s))
 
 const checked = (s: AppSettings) => {
   const problems = problemsOf(s)

@@ -31,8 +31,11 @@ export interface Outcome {
 export interface CommandOptions {
   /** Answer 409 instead of retrying when the session is not at this version. */
   readonly expectedVersion?: number | undefined
-  /** Return the first answer to a retried request; the fingerprint tells a retry from a reuse. */
-  readonly idempotency?: { readonly key: string; readonly fingerprint: string } | undefined
+  /**
+   * Return the first answer to a retried request; the fingerprint tells a retry from a reuse. Keys
+   * live in the caller's scope (its credential; "" when auth is off), so callers never share answers.
+   */
+  readonly idempotency?: { readonly key: string; readonly scope: string; readonly fingerprint: string } | undefined
   /** The answer's body. It is stored with the commit for idempotent retries, so it cannot know the event id yet. */
   readonly render: (outcome: Outcome) => Record<string, unknown>
 }
@@ -51,6 +54,8 @@ export interface Read {
 }
 
 export type CommandError = DomainError | VersionConflict | ContentionExceeded | IdempotencyKeyReused | RedisUnavailable
+
+const storedKeyOf = ({ key, scope }: NonNullable<CommandOptions["idempotency"]>) => scope === "" ? key : `${scope}/${key}`
 
 const withEventId = (body: Record<string, unknown>, lastEventId: string) => ({ ...body, last_event_id: lastEventId })
 
@@ -133,7 +138,9 @@ export class CommandHandler extends Context.Service<CommandHandler, {
           state: state === null ? null : newEvents[newEvents.length - 1]!.stateAfter,
           ended,
           deadlineMs: state === null ? null : nextDueOf(state),
-          idempotency: options.idempotency === undefined ? null : { ...options.idempotency, body: JSON.stringify(body) }
+          idempotency: options.idempotency === undefined
+            ? null
+            : { key: storedKeyOf(options.idempotency), fingerprint: options.idempotency.fingerprint, body: JSON.stringify(body) }
         })
         if (outcome._tag !== "Committed") return outcome as Step
         const lastEventId = outcome.eventIds.at(-1) ?? ""
@@ -161,7 +168,7 @@ export class CommandHandler extends Context.Service<CommandHandler, {
       })
 
       const attempt = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions) {
-        const loaded = yield* store.load(sessionId, options.idempotency?.key)
+        const loaded = yield* store.load(sessionId, options.idempotency === undefined ? undefined : storedKeyOf(options.idempotency))
         if (loaded.idempotent !== null && options.idempotency !== undefined) {
           return { _tag: "Done", answer: yield* replay(loaded.idempotent, options.idempotency) } as const
         }

@@ -25,7 +25,12 @@ export interface CreateSessionInput {
 export type Command =
   | { readonly type: "CreateSession"; readonly input: CreateSessionInput }
   | { readonly type: "StartSession" }
-  | { readonly type: "SwitchCycle"; readonly nextParticipantId?: string | undefined }
+  | {
+    readonly type: "SwitchCycle"
+    readonly nextParticipantId?: string | undefined
+    /** Set when a participant switches for itself: it may end only its own turn. */
+    readonly actingParticipantId?: string | undefined
+  }
   | { readonly type: "PauseSession" }
   | { readonly type: "ResumeSession" }
   | { readonly type: "CompleteSession" }

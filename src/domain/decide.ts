@@ -1,7 +1,7 @@
 import { Result } from "effect"
 import { activeParticipant, deadlineOf, earnsIncrement, nextParticipant, nextWarningOf, remainingOf } from "./clock.ts"
 import type { Command } from "./commands.ts"
-import { type DomainError, InvalidCommand, InvalidTransition, SessionAlreadyExists, SessionNotFound } from "./errors.ts"
+import { type DomainError, InvalidCommand, InvalidTransition, NotYourTurn, SessionAlreadyExists, SessionNotFound } from "./errors.ts"
 import type { SessionEvent } from "./events.ts"
 import { evolve } from "./evolve.ts"
 import type { SessionState, Status } from "./session.ts"
@@ -39,7 +39,7 @@ export const decide = (state: SessionState | null, command: Command, sessionId: 
       return Result.succeed([{ type: "SESSION_STARTED", at, activeParticipantId: first.participantId }])
     }
     case "SwitchCycle":
-      return state.status === "running" ? switchCycle(state, command.nextParticipantId, at) : refuse()
+      return state.status === "running" ? switchCycle(state, command, at) : refuse()
     case "PauseSession":
       return when(["running"], { type: "SESSION_PAUSED", at })
     case "ResumeSession":
@@ -72,12 +72,23 @@ const verbOf: Record<Command["type"], string> = {
  * happened, exactly as the server would have applied it at the deadline: when that timeout ended the
  * turn, the late switch neither revives it nor passes the turn a second time. A timeout that only
  * notified leaves the turn running at zero, so the switch then applies as usual.
+ *
+ * A participant switching for itself may end only its own turn, as of `at`: once a timeout has passed
+ * the turn on, the turn it meant to end is over. Deciding this here, on the state the commit checks,
+ * makes the rule atomic: a switch that loses a race is decided again on the new state.
  */
-const switchCycle = (state: SessionState, nextId: string | undefined, at: EpochMs): Decision => {
+const switchCycle = (
+  state: SessionState,
+  { nextParticipantId: nextId, actingParticipantId: acting }: Extract<Command, { type: "SwitchCycle" }>,
+  at: EpochMs
+): Decision => {
   const settled = settleTimeouts(state, at)
-  if (settled.events.some(endsTurn)) return Result.succeed(settled.events)
   const current = settled.state
   const active = activeParticipant(current)
+  if (acting !== undefined && active !== undefined && active.participantId !== acting) {
+    return Result.fail(new NotYourTurn({ sessionId: current.config.sessionId, participantId: acting, activeParticipantId: active.participantId }))
+  }
+  if (settled.events.some(endsTurn)) return Result.succeed(settled.events)
   if (active === undefined) {
     return Result.fail(new InvalidTransition({ sessionId: current.config.sessionId, command: "switch", status: current.status }))
   }

@@ -37,4 +37,15 @@ export class InvalidTransition extends Data.TaggedError("InvalidTransition")<{
   }
 }
 
-export type DomainError = InvalidCommand | SessionNotFound | SessionAlreadyExists | InvalidTransition
+/** A participant tried to end a turn that is not its own. */
+export class NotYourTurn extends Data.TaggedError("NotYourTurn")<{
+  readonly sessionId: string
+  readonly participantId: string
+  readonly activeParticipantId: string
+}> {
+  override get message(): string {
+    return `participant ${this.participantId} cannot switch: it is ${this.activeParticipantId}'s turn`
+  }
+}
+
+export type DomainError = InvalidCommand | SessionNotFound | SessionAlreadyExists | InvalidTransition | NotYourTurn

@@ -8,6 +8,8 @@ import { AuditMonitor } from "../../infra/audit/AuditMonitor.ts"
 import { AuditRepository } from "../../infra/pg/AuditRepository.ts"
 import { ServerClock } from "../../infra/ServerClock.ts"
 import { AppConfig, type AppSettings } from "../AppConfig.ts"
+import { accessControl, isRateLimited } from "../auth/accessControl.ts"
+import { makeAuthenticator } from "../auth/credentials.ts"
 import { auditReadiness } from "../auditReadiness.ts"
 import { CommandHandler } from "../CommandHandler.ts"
 import { demoRoutes } from "../demo/demoRoutes.ts"
@@ -21,6 +23,10 @@ import { historyRoutes } from "./historyRoutes.ts"
 import { sendFailure } from "./runner.ts"
 import { sessionRoutes } from "./sessionRoutes.ts"
 import { systemRoutes } from "./systemRoutes.ts"
+import { tokenRoutes } from "./tokenRoutes.ts"
+
+/** A URL as logged: the `token` query parameter (a credential) is masked. */
+const withoutToken = (url: string): string => url.replace(/([?&]token=)[^&]*/g, "$1[redacted]")
 
 /**
  * What an instance serves over HTTP: the whole API, or (a worker) only what operations need: health,
@@ -50,9 +56,17 @@ export const buildHttpApp = async (
     monitor: Effect.service(AuditMonitor)
   }))
 
+  const { config } = services
+  const authenticator = makeAuthenticator(config)
+
   const app = Fastify({
     bodyLimit: settings.bodyLimitBytes,
-    logger: { level: settings.logLevel },
+    logger: {
+      level: settings.logLevel,
+      // Credentials travel in the Authorization header and, for /ws, in the token query parameter.
+      redact: ["req.headers.authorization"],
+      serializers: { req: (request) => ({ method: request.method, url: withoutToken(request.url), reqId: request.id }) }
+    },
     // A line per request would cost more than the request itself on the hot path.
     logController: new LogController({ disableRequestLogging: true }),
     // Reject what the schema does not name instead of silently dropping it, and never coerce types.
@@ -74,6 +88,7 @@ export const buildHttpApp = async (
   })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isRateLimited(error)) return sendFailure(reply, { status: 429, code: error.code, message: error.message })
     if (error.validation !== undefined) {
       return sendFailure(reply, validationFailure(400, fromSchemaErrors(error.validation, error.validationContext)))
     }
@@ -88,6 +103,18 @@ export const buildHttpApp = async (
   app.setNotFoundHandler((request, reply) =>
     sendFailure(reply, { status: 404, code: "NOT_FOUND", message: `no route ${request.method} ${request.url}` }))
 
+  if (authenticator.enabled) app.log.info("access control on: /v1 and /ws need an API key or a session token")
+  else app.log.warn("access control off: API_KEYS is not set, so anyone who can reach this instance may do anything")
+  // First, so that its hooks and rate limit cover every route registered after it.
+  await app.register(accessControl, {
+    authenticator,
+    redis: services.redis.connection,
+    keyPrefix: config.keyPrefix,
+    rateLimitTokenRps: config.rateLimitTokenRps,
+    rateLimitKeyRps: config.rateLimitKeyRps,
+    corsOrigins: config.corsOrigins
+  })
+
   if (surface === "api") {
     await app.register(swagger, {
       openapi: {
@@ -95,14 +122,25 @@ export const buildHttpApp = async (
           title: "SyncKairos",
           version: "3.0.0",
           description: "Server-authoritative synchronized timers. Every time field is computed as of server_time_ms."
-        }
+        },
+        components: {
+          securitySchemes: {
+            bearer: {
+              type: "http",
+              scheme: "bearer",
+              description: "An API key (servers) or a session token (a JWT for one session and one role); needed when the service runs with API_KEYS."
+            }
+          }
+        },
+        security: [{ bearer: [] }]
       }
     })
     await app.register(swaggerUi, { routePrefix: "/docs" })
     await app.register(sessionRoutes(services.handler, services.history))
     await app.register(historyRoutes(services.history))
+    await app.register(tokenRoutes(services.handler, services.history, config.tokenSecret))
   }
-  await app.register(systemRoutes({ ...services, audit: auditReadiness(services) }))
+  await app.register(systemRoutes({ ...services, audit: auditReadiness(services), auth: authenticator.enabled ? "on" : "off" }))
   await app.register(metricsRoutes(services.metrics))
   if (surface === "api") {
     await app.register(websocketGateway(services, services.config))

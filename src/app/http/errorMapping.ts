@@ -24,6 +24,13 @@ export const toHttpFailure = (error: RequestError): HttpFailure => {
     case "InvalidTransition":
       // 400 as in v2, whose clients test for it.
       return { status: 400, code: "INVALID_STATE_TRANSITION", message: error.message, details: { status: error.status } }
+    case "NotYourTurn":
+      return {
+        status: 403,
+        code: "NOT_YOUR_TURN",
+        message: error.message,
+        details: { participant_id: error.participantId, active_participant_id: error.activeParticipantId }
+      }
     case "VersionConflict":
       return {
         status: 409,

@@ -22,12 +22,21 @@ const nextView = (next: HistoryPage["next"]) =>
 /** GET /v1/sessions/:id/events: a session's history, from Redis while it lives and from the audit after. */
 export const historyRoutes = (history: History["Service"]) => async (app: FastifyInstance) => {
   app.get<{ Params: { id: string }; Querystring: HistoryQuerystring }>("/v1/sessions/:id/events", {
+    config: { action: "read" },
     schema: {
       tags: ["sessions"],
       summary: "The session's events, a page at a time, oldest or newest first",
       params: sessionIdParams,
       querystring: historyQuery,
-      response: { 200: historyResponse, 400: errorResponse, 404: errorResponse, 503: errorResponse }
+      response: {
+        200: historyResponse,
+        400: errorResponse,
+        401: errorResponse,
+        403: errorResponse,
+        404: errorResponse,
+        429: errorResponse,
+        503: errorResponse
+      }
     }
   }, (request, reply) => {
     const query = request.query

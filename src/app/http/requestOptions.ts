@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto"
 import type { FastifyRequest } from "fastify"
 import type { FieldIssue } from "../../domain/index.ts"
+import { credentialOf } from "../auth/accessControl.ts"
+import { scopeOf } from "../auth/credentials.ts"
 import type { CommandOptions } from "../CommandHandler.ts"
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
@@ -10,7 +12,8 @@ export type RequestOptions = Omit<CommandOptions, "render">
 
 /**
  * The concurrency and retry options a command request carries: `If-Match` or `expected_version` pins
- * the version, `Idempotency-Key` makes a retry return the first answer.
+ * the version, `Idempotency-Key` makes a retry return the first answer: to the same credential only,
+ * so one client cannot replay another's.
  */
 export const requestOptions = (
   request: FastifyRequest,
@@ -35,7 +38,7 @@ export const requestOptions = (
     options: {
       expectedVersion: pinned,
       idempotency: typeof key === "string"
-        ? { key, fingerprint: fingerprintOf(request) }
+        ? { key, scope: scopeOf(credentialOf(request)), fingerprint: fingerprintOf(request) }
         : undefined
     }
   }

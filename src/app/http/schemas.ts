@@ -1,4 +1,5 @@
 import { MAX_CLOCK_MS, MAX_INCREMENT_MS, MAX_PARTICIPANTS, MAX_WARNINGS, MIN_CLOCK_MS, STATUSES, SYNC_MODES, TIMEOUT_ACTIONS } from "../../domain/index.ts"
+import { TOKEN_ROLES, TOKEN_TTL_SECONDS } from "../auth/tokens.ts"
 
 /**
  * JSON Schemas of the HTTP contract. Fastify validates requests with them and @fastify/swagger
@@ -229,6 +230,37 @@ export const historyResponse = {
           description: "The query bound of the next page in the same order (after_version or before_version); null on the last page.",
           properties: { after_version: int, before_version: int }
         }
+      }
+    }
+  }
+} as const
+
+export const tokenBody = {
+  type: "object",
+  required: ["role"],
+  additionalProperties: false,
+  properties: {
+    role: { type: "string", enum: [...TOKEN_ROLES], description: "participant: switch on its own turn; host: every command but delete; observer: read and follow." },
+    participant_id: { ...uuid, description: "Required for (and only for) the participant role: a participant of the session." },
+    ttl_seconds: {
+      type: "integer",
+      minimum: TOKEN_TTL_SECONDS.min,
+      maximum: TOKEN_TTL_SECONDS.max,
+      description: `Lifetime in seconds (default ${TOKEN_TTL_SECONDS.default}).`
+    }
+  }
+} as const
+
+export const tokenResponse = {
+  type: "object",
+  required: ["data"],
+  properties: {
+    data: {
+      type: "object",
+      required: ["token", "expires_at"],
+      properties: {
+        token: { type: "string", description: "A JWT (HS256) with claims sid, role, pid (participants), iat, exp." },
+        expires_at: { type: "string", format: "date-time" }
       }
     }
   }

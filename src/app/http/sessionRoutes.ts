@@ -1,6 +1,8 @@
 import { Effect } from "effect"
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify"
 import type { Command, CreateSessionInput, SyncMode, TimeoutAction } from "../../domain/index.ts"
+import { type Action, actingParticipantOf } from "../auth/access.ts"
+import { credentialOf } from "../auth/accessControl.ts"
 import type { CommandHandler, Outcome } from "../CommandHandler.ts"
 import type { History } from "../History.ts"
 import { validationFailure } from "./errorMapping.ts"
@@ -57,7 +59,16 @@ const stateAnswer = ({ state, serverTimeMs }: Outcome) => state === null ? {} : 
 const switchAnswer = ({ state, events, serverTimeMs }: Outcome) =>
   state === null ? {} : switchView(state, events, serverTimeMs)
 
-const errors = { 400: errorResponse, 404: errorResponse, 409: errorResponse, 422: errorResponse, 503: errorResponse }
+const errors = {
+  400: errorResponse,
+  401: errorResponse,
+  403: errorResponse,
+  404: errorResponse,
+  409: errorResponse,
+  422: errorResponse,
+  429: errorResponse,
+  503: errorResponse
+}
 
 export const sessionRoutes = (handler: CommandHandler["Service"], history: History["Service"]) => async (app: FastifyInstance) => {
   const command = async (
@@ -75,11 +86,12 @@ export const sessionRoutes = (handler: CommandHandler["Service"], history: Histo
   }
 
   app.post<{ Body: CreateBody }>("/v1/sessions", {
+    config: { action: "create" },
     schema: { tags: ["sessions"], summary: "Create a session", body: createSessionBody, response: { 201: sessionResponse, ...errors } }
   }, (request, reply) =>
     command(request, reply, request.body.session_id, { type: "CreateSession", input: toCreateInput(request.body) }, request.body, stateAnswer, 201))
 
-  const simple: ReadonlyArray<[string, Command, string]> = [
+  const simple: ReadonlyArray<[Action, Command, string]> = [
     ["start", { type: "StartSession" }, "Start the first turn"],
     ["pause", { type: "PauseSession" }, "Pause the running clock"],
     ["resume", { type: "ResumeSession" }, "Resume a paused session"],
@@ -88,29 +100,49 @@ export const sessionRoutes = (handler: CommandHandler["Service"], history: Histo
   ]
   for (const [verb, cmd, summary] of simple) {
     app.post<{ Params: { id: string }; Body: CommandBody }>(`/v1/sessions/:id/${verb}`, {
+      config: { action: verb },
       schema: { tags: ["sessions"], summary, params: sessionIdParams, body: commandBody, response: { 200: sessionResponse, ...errors } }
     }, (request, reply) => command(request, reply, request.params.id, cmd, request.body, stateAnswer))
   }
 
   app.post<{ Params: { id: string }; Body: CommandBody }>("/v1/sessions/:id/switch", {
-    schema: { tags: ["sessions"], summary: "End the active turn and start the next", params: sessionIdParams, body: switchBody, response: { 200: switchResponse, ...errors } }
+    config: { action: "switch" },
+    schema: {
+      tags: ["sessions"],
+      summary: "End the active turn and start the next (with a participant token: only on that participant's own turn)",
+      params: sessionIdParams,
+      body: switchBody,
+      response: { 200: switchResponse, ...errors }
+    }
   }, (request, reply) =>
-    command(request, reply, request.params.id, { type: "SwitchCycle", nextParticipantId: request.body?.next_participant_id }, request.body, switchAnswer))
+    command(request, reply, request.params.id, {
+      type: "SwitchCycle",
+      nextParticipantId: request.body?.next_participant_id,
+      actingParticipantId: actingParticipantOf(credentialOf(request))
+    }, request.body, switchAnswer))
 
   app.delete<{ Params: { id: string } }>("/v1/sessions/:id", {
+    config: { action: "delete" },
     schema: { tags: ["sessions"], summary: "Delete a session", params: sessionIdParams, response: { 204: { type: "null" }, ...errors } }
   }, (request, reply) => command(request, reply, request.params.id, { type: "DeleteSession" }, null, () => ({}), 204))
 
   app.get<{ Params: { id: string } }>("/v1/sessions/:id", {
+    config: { action: "read" },
     schema: { tags: ["sessions"], summary: "The session as of now; once it has left Redis, as last audited (archived)", params: sessionIdParams, response: { 200: sessionResponse, ...errors } }
   }, (request, reply) =>
-    answer(reply, 200, handler.read(request.params.id).pipe(
-      Effect.map((read) => ({ ...sessionView(read.state, read.serverTimeMs), last_event_id: read.lastEventId ?? "" })),
-      // Gone from Redis: its last audited state, read-only (commands on it answer SESSION_NOT_FOUND).
-      Effect.catchTag("SessionNotFound", () =>
-        history.archived(request.params.id).pipe(
-          Effect.map((read) => ({ ...sessionView(read.state, read.serverTimeMs), last_event_id: read.lastEventId, archived: true }))
-        ))
+    answer(reply, 200, currentOrArchived(handler, history, request.params.id).pipe(
+      Effect.map((read) => ({
+        ...sessionView(read.state, read.serverTimeMs),
+        last_event_id: read.lastEventId,
+        ...(read.archived ? { archived: true } : {})
+      }))
     )))
 }
+
+/** The session as of now; once gone from Redis, its last audited state, read-only (commands on it answer SESSION_NOT_FOUND). */
+export const currentOrArchived = (handler: CommandHandler["Service"], history: History["Service"], sessionId: string) =>
+  handler.read(sessionId).pipe(
+    Effect.map((read) => ({ ...read, lastEventId: read.lastEventId ?? "", archived: false })),
+    Effect.catchTag("SessionNotFound", () => history.archived(sessionId).pipe(Effect.map((read) => ({ ...read, archived: true }))))
+  )
 

@@ -13,28 +13,31 @@ export const systemRoutes = (deps: {
   clock: ServerClock["Service"]
   redis: RedisClient["Service"]
   audit: Effect.Effect<AuditReadiness>
+  /** Whether requests need credentials (API_KEYS set). */
+  auth: "on" | "off"
 }) =>
 async (app: FastifyInstance) => {
   app.get("/v1/time", {
-    schema: { tags: ["time"], summary: "Server time, the base of every time field", response: { 200: timeResponse } }
+    schema: { tags: ["time"], summary: "Server time, the base of every time field", security: [], response: { 200: timeResponse } }
   }, async () => {
     const now = await Effect.runPromise(deps.clock.nowMs)
     return { data: { server_time_ms: now }, timestamp_ms: now, server_version: SERVER_VERSION, drift_tolerance_ms: DRIFT_TOLERANCE_MS }
   })
 
-  app.get("/health", { schema: { tags: ["operations"], summary: "The process is up" } }, async () => ({ status: "ok" }))
+  app.get("/health", { schema: { tags: ["operations"], summary: "The process is up", security: [] } }, async () => ({ status: "ok" }))
 
   app.get("/ready", {
     schema: {
       tags: ["operations"],
-      summary: "Redis answers: this instance can serve commands (status \"degraded\" when the audit is down or behind)",
+      summary: "Redis answers: this instance can serve commands (status \"degraded\" when the audit is down or behind); auth \"on\" or \"off\"",
+      security: [],
       response: { 503: errorResponse }
     }
   }, async (_request, reply) => {
     const result = await Effect.runPromise(Effect.result(deps.redis.ping))
     if (result._tag === "Success") {
       const audit = await Effect.runPromise(deps.audit)
-      return { status: audit.degraded ? "degraded" : "ready", checks: { redis: "ok", ...audit.checks } }
+      return { status: audit.degraded ? "degraded" : "ready", auth: deps.auth, checks: { redis: "ok", ...audit.checks } }
     }
     return reply.status(503).send({
       error: { code: "NOT_READY", message: "Redis does not answer", details: { redis: result.failure.message } }

@@ -3,13 +3,15 @@ import { Effect } from "effect"
 import type { FastifyInstance } from "fastify"
 import { WebSocket } from "ws"
 import type { AppSettings } from "../AppConfig.ts"
+import { credentialOf, rateOf } from "../auth/accessControl.ts"
 import { Feed, type FeedDeps, liveRenderer, type Outlet } from "./Feed.ts"
+import { makeFrameBudget } from "./frameBudget.ts"
 import { startHeartbeat } from "./heartbeat.ts"
 import { CloseCode, errorFrame, parseClientMessage, pongFrame, STREAM_ID } from "./protocol.ts"
 
 export type GatewaySettings = Pick<
   AppSettings,
-  "wsPingIntervalMs" | "wsSendBufferLimitBytes" | "wsMaxMessageBytes" | "wsMaxInvalidMessages"
+  "wsPingIntervalMs" | "wsSendBufferLimitBytes" | "wsMaxMessageBytes" | "wsMaxInvalidMessages" | "rateLimitTokenRps" | "rateLimitKeyRps"
 >
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -63,9 +65,11 @@ const closeAll = async (sockets: Set<WebSocket>, metrics: FeedDeps["metrics"]) =
 }
 
 /**
- * `GET /ws?sessionId=<uuid>[&since=<event id>]`: a session's live feed. Ping frames find dead peers,
- * a full send buffer closes a slow consumer, and on shutdown every socket is closed with 1012 so its
- * client reconnects to another instance (with `since`, losing nothing).
+ * `GET /ws?sessionId=<uuid>[&since=<event id>][&token=<credential>]`: a session's live feed. Ping
+ * frames find dead peers, a full send buffer closes a slow consumer, and on shutdown every socket is
+ * closed with 1012 so its client reconnects to another instance (with `since`, losing nothing). Access
+ * control has checked the credential at the upgrade; frames beyond the credential's rate count as
+ * invalid, so a flooding client is closed with 1008.
  */
 export const websocketGateway = (deps: Omit<FeedDeps, "renderLive">, settings: GatewaySettings) =>
 async (app: FastifyInstance) => {
@@ -110,15 +114,17 @@ async (app: FastifyInstance) => {
     socket.on("pong", () => heartbeat.answered(socket))
 
     let invalidMessages = 0
-    socket.on("message", (data, isBinary) => {
-      const message = parseClientMessage(data, isBinary)
-      if ("invalid" in message) {
-        outlet.send(errorFrame("INVALID_MESSAGE", message.invalid))
-        if (++invalidMessages >= settings.wsMaxInvalidMessages) {
-          outlet.close(CloseCode.policyViolation, "too many invalid messages", "invalid_messages")
-        }
-        return
+    const refuse = (code: string, why: string) => {
+      outlet.send(errorFrame(code, why))
+      if (++invalidMessages >= settings.wsMaxInvalidMessages) {
+        outlet.close(CloseCode.policyViolation, "too many invalid messages", "invalid_messages")
       }
+    }
+    const budget = makeFrameBudget(rateOf(credentialOf(request), settings))
+    socket.on("message", (data, isBinary) => {
+      if (!budget.take()) return refuse("RATE_LIMITED", "too many frames per second")
+      const message = parseClientMessage(data, isBinary)
+      if ("invalid" in message) return refuse("INVALID_MESSAGE", message.invalid)
       switch (message.type) {
         case "PING":
           return void outlet.send(pongFrame(message.clientTime, now()))
