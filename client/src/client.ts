@@ -3,8 +3,8 @@ import { SyncKairosError } from "./errors.ts"
 import { type FollowHandlers, type FollowOptions, SessionFeed, type WebSocketClass } from "./follow.ts"
 import { type Credentials, Endpoints, type HttpRequest, send } from "./http.ts"
 import { elapsedAt, remainingAt, timeUsedAt } from "./time.ts"
-import type { CreateSessionInput, HistoryPage, HistoryQuery, ServerTime, SessionState } from "./types.ts"
-import { checkCommand, checkCreate, checkHistory, checkSessionId, type CommandOptions } from "./validate.ts"
+import type { CreateSessionInput, HistoryPage, HistoryQuery, ServerTime, SessionState, SessionToken, TokenRequest } from "./types.ts"
+import { checkCommand, checkCreate, checkHistory, checkSessionId, checkTokenRequest, type CommandOptions } from "./validate.ts"
 import { randomUuid } from "./uuid.ts"
 
 export interface SyncKairosOptions extends Credentials {
@@ -103,6 +103,20 @@ export class SyncKairos {
     if (query.limit !== undefined) params.set("limit", String(query.limit))
     const search = params.toString() === "" ? "" : `?${params}`
     return this.request({ method: "GET", path: `/v1/sessions/${sessionId}/events${search}` })
+  }
+
+  /**
+   * A session token for a browser or game client (`POST /v1/sessions/:id/tokens`): call it with an API
+   * key, on a server, and hand the token on; never ship the key.
+   */
+  async createToken(sessionId: string, request: TokenRequest): Promise<SessionToken> {
+    checkTokenRequest(sessionId, request)
+    const body = {
+      role: request.role,
+      ...(request.participantId === undefined ? {} : { participant_id: request.participantId }),
+      ...(request.ttlSeconds === undefined ? {} : { ttl_seconds: request.ttlSeconds })
+    }
+    return this.request({ method: "POST", path: `/v1/sessions/${sessionId}/tokens`, body })
   }
 
   /** The server's time (`GET /v1/time`), taken as a clock sample too. */

@@ -108,3 +108,20 @@ export interface HistoryQuery {
 export interface ServerTime {
   readonly server_time_ms: number
 }
+
+export const TOKEN_ROLES = ["participant", "host", "observer"] as const
+export type TokenRole = (typeof TOKEN_ROLES)[number]
+
+export interface TokenRequest {
+  /** participant: switch on its own turn; host: every command but delete; observer: read and follow. */
+  readonly role: TokenRole
+  /** Required for (and only for) the participant role. */
+  readonly participantId?: string
+  /** 60 to 86400 (the server's default is an hour). */
+  readonly ttlSeconds?: number
+}
+
+export interface SessionToken {
+  readonly token: string
+  readonly expires_at: string
+}

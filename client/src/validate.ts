@@ -1,5 +1,5 @@
 import { type FieldIssue, SyncKairosError } from "./errors.ts"
-import { type CreateSessionInput, type HistoryQuery, SYNC_MODES, TIMEOUT_ACTIONS } from "./types.ts"
+import { type CreateSessionInput, type HistoryQuery, SYNC_MODES, TIMEOUT_ACTIONS, TOKEN_ROLES, type TokenRequest } from "./types.ts"
 import { isUuid } from "./uuid.ts"
 
 /** The server's bounds (see /docs), checked here so a bad call fails before it is sent. */
@@ -9,7 +9,9 @@ export const LIMITS = {
   maxIncrementMs: 60_000,
   maxParticipants: 1_000,
   maxWarnings: 10,
-  maxHistoryLimit: 1_000
+  maxHistoryLimit: 1_000,
+  minTokenTtlSeconds: 60,
+  maxTokenTtlSeconds: 86_400
 } as const
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
@@ -115,3 +117,13 @@ export const checkHistory = (sessionId: unknown, query: HistoryQuery): void =>
     .optionalInt(query.beforeVersion, "beforeVersion", 0, 999_999_999)
     .optionalInt(query.limit, "limit", 1, LIMITS.maxHistoryLimit)
     .fail()
+
+export const checkTokenRequest = (sessionId: unknown, request: TokenRequest): void => {
+  const checks = new Checks()
+    .uuid(sessionId, "sessionId")
+    .check(TOKEN_ROLES.includes(request.role), "role", `must be one of ${TOKEN_ROLES.join(", ")}`)
+    .check((request.role === "participant") === (request.participantId !== undefined), "participantId", "is required for, and only for, the participant role")
+    .optionalInt(request.ttlSeconds, "ttlSeconds", LIMITS.minTokenTtlSeconds, LIMITS.maxTokenTtlSeconds)
+  if (request.participantId !== undefined) checks.uuid(request.participantId, "participantId")
+  checks.fail()
+}

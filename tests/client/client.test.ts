@@ -44,7 +44,9 @@ describe("bad arguments", () => {
         ["sync_mode", "total_time_ms", "participants[1].participant_id", "participants[1].total_time_ms"]
       ],
       [client.createSession({ sync_mode: "per_cycle", total_time_ms: 60_000, participants: [] }), ["time_per_cycle_ms", "participants"]],
-      [client.createSession({ sync_mode: "per_group", total_time_ms: 60_000, participants: [{}] }), ["participants[0].group_id"]]
+      [client.createSession({ sync_mode: "per_group", total_time_ms: 60_000, participants: [{}] }), ["participants[0].group_id"]],
+      [client.createToken(SESSION, { role: "participant", ttlSeconds: 10 }), ["participantId", "ttlSeconds"]],
+      [client.createToken(SESSION, { role: "owner" as "host", participantId: SESSION }), ["role", "participantId"]]
     ]
     for (const [call, fields] of cases) {
       const error = await rejection(call)

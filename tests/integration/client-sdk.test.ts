@@ -111,6 +111,40 @@ describe("one instance", () => {
   })
 })
 
+describe("with access control on", () => {
+  const apiKey = "k".repeat(32)
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startServer("client-sdk-auth", { apiKeys: [apiKey], tokenSecret: "s".repeat(40) })
+  })
+  afterAll(() => server.close())
+
+  it("mints session tokens with an API key, and each token does what its role allows", async () => {
+    const admin = new SyncKairos({ baseUrl: server.baseUrl, apiKey, WebSocket })
+    const created = await chess(admin)
+    const id = created.session_id
+    const [a, b] = created.participants.map((p) => p.participant_id) as [string, string]
+    const tokenOf = async (request: Parameters<SyncKairos["createToken"]>[1]) => (await admin.createToken(id, request)).token
+    const host = new SyncKairos({ baseUrl: server.baseUrl, token: await tokenOf({ role: "host" }) })
+    const playerA = new SyncKairos({ baseUrl: server.baseUrl, token: await tokenOf({ role: "participant", participantId: a }) })
+    const playerB = new SyncKairos({ baseUrl: server.baseUrl, token: () => tokenOf({ role: "participant", participantId: b }) })
+    const observer = new SyncKairos({ baseUrl: server.baseUrl, token: await tokenOf({ role: "observer", ttlSeconds: 60 }), WebSocket })
+
+    const versions: Array<number> = []
+    const feed = observer.follow(id, { onState: (s) => versions.push(s.version) })
+    await waitUntil("the observer's feed is live", () => feed.connection === "live")
+    await host.start(id)
+    expect(await failureOf(playerB.switchTurn(id))).toMatchObject({ status: 403, code: "NOT_YOUR_TURN" })
+    expect((await playerA.switchTurn(id)).active_participant_id).toBe(b)
+    expect((await playerB.switchTurn(id)).active_participant_id).toBe(a)
+    expect(await failureOf(observer.pause(id))).toMatchObject({ status: 403, code: "FORBIDDEN" })
+    expect(await failureOf(new SyncKairos({ baseUrl: server.baseUrl }).getSession(id))).toMatchObject({ status: 401, code: "UNAUTHORIZED" })
+    await waitUntil("the observer saw every move", () => versions.at(-1) === 4)
+    expect(versions).toEqual([1, 2, 3, 4])
+    feed.close()
+  })
+})
+
 describe("two instances, one killed", () => {
   const prefix = testPrefix("client-sdk-kill")
   // A is a process of its own, to be SIGKILLed; B serves from this one.

@@ -5,7 +5,7 @@
 import { ManagedRuntime } from "effect"
 import type { AddressInfo } from "node:net"
 import type { FastifyInstance } from "fastify"
-import { AppConfig } from "../../src/app/AppConfig.ts"
+import { AppConfig, type AppSettings } from "../../src/app/AppConfig.ts"
 import { buildHttpApp } from "../../src/app/http/app.ts"
 import { apiLayer } from "../../src/app/layers.ts"
 import { testDatabaseUrl } from "./postgres.ts"
@@ -19,16 +19,16 @@ export interface Instance {
   readonly restart: () => Promise<void>
 }
 
-const listen = async (keyPrefix: string, port: number): Promise<FastifyInstance> => {
-  const settings = { redisUrl, keyPrefix, databaseUrl: testDatabaseUrl(), logLevel: "warn" as const }
+const listen = async (keyPrefix: string, port: number, overrides: Partial<AppSettings>): Promise<FastifyInstance> => {
+  const settings = { redisUrl, keyPrefix, databaseUrl: testDatabaseUrl(), logLevel: "warn" as const, ...overrides }
   const app = await buildHttpApp(ManagedRuntime.make(apiLayer(AppConfig.layerWith(settings))), { bodyLimitBytes: 1_048_576, ...settings })
   await app.listen({ port, host: "127.0.0.1" })
   return app
 }
 
 /** An instance sharing `keyPrefix` (and so its sessions) with every other instance given the same prefix. */
-export const startInstance = async (keyPrefix: string): Promise<Instance> => {
-  let app: FastifyInstance | undefined = await listen(keyPrefix, 0)
+export const startInstance = async (keyPrefix: string, overrides: Partial<AppSettings> = {}): Promise<Instance> => {
+  let app: FastifyInstance | undefined = await listen(keyPrefix, 0, overrides)
   const { port } = app.server.address() as AddressInfo
   return {
     baseUrl: `http://127.0.0.1:${port}`,
@@ -37,7 +37,7 @@ export const startInstance = async (keyPrefix: string): Promise<Instance> => {
       app = undefined
     },
     restart: async () => {
-      app = await listen(keyPrefix, port)
+      app = await listen(keyPrefix, port, overrides)
     }
   }
 }

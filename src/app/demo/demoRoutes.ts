@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto"
 import { Effect } from "effect"
 import type { FastifyInstance } from "fastify"
 import type { CreateSessionInput } from "../../domain/index.ts"
+import { signSessionToken, TOKEN_TTL_SECONDS } from "../auth/tokens.ts"
 import type { CommandHandler } from "../CommandHandler.ts"
 import { answer } from "../http/runner.ts"
 import { errorResponse, sessionIdParams } from "../http/schemas.ts"
@@ -10,6 +11,13 @@ import { type DemoKind, demoPage, DEMO_KINDS, demoIndex } from "./pages.ts"
 
 /** A session token for one role in one session; absent when the service runs open (no TOKEN_SECRET). */
 export type MintToken = (grant: { readonly sessionId: string; readonly role: "host" | "observer" }) => Promise<string>
+
+/** Tokens signed with the service's secret, for a day: a demo game outlives the default hour. */
+export const demoTokens = (secret: string): MintToken => async ({ sessionId, role }) =>
+  (await signSessionToken(secret, { sessionId, role, ttlSeconds: TOKEN_TTL_SECONDS.max })).token
+
+/** Games one address may create a minute: the create route needs no credential, even with access control on. */
+const GAMES_PER_MINUTE = 20
 
 export interface DemoDeps {
   readonly handler: CommandHandler["Service"]
@@ -93,7 +101,8 @@ export const demoRoutes = (deps: DemoDeps) => async (app: FastifyInstance) => {
   })
 
   app.post<{ Body: NewGame }>("/demo/api/games", {
-    schema: { tags: ["demo"], summary: "Create a demo game (its host's token included)", body: newGameBody, response: { 201: gameResponse, 400: errorResponse, 503: errorResponse } }
+    config: { rateLimit: { max: GAMES_PER_MINUTE, timeWindow: 60_000, allowList: () => false, keyGenerator: (request) => `demo:${request.ip}` } },
+    schema: { tags: ["demo"], summary: "Create a demo game (its host's token included)", body: newGameBody, response: { 201: gameResponse, 400: errorResponse, 429: errorResponse, 503: errorResponse } }
   }, (request, reply) => {
     const input = sessionInput(request.body)
     return answer(reply, 201, deps.handler.execute(input.sessionId, { type: "CreateSession", input }, { render: () => ({}) }).pipe(

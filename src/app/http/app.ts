@@ -12,7 +12,7 @@ import { accessControl, isRateLimited } from "../auth/accessControl.ts"
 import { makeAuthenticator } from "../auth/credentials.ts"
 import { auditReadiness } from "../auditReadiness.ts"
 import { CommandHandler } from "../CommandHandler.ts"
-import { demoRoutes } from "../demo/demoRoutes.ts"
+import { demoRoutes, demoTokens } from "../demo/demoRoutes.ts"
 import { History } from "../History.ts"
 import type { ApiServices } from "../layers.ts"
 import { Metrics, metricsRoutes } from "../metrics.ts"
@@ -144,7 +144,7 @@ export const buildHttpApp = async (
   await app.register(metricsRoutes(services.metrics))
   if (surface === "api") {
     await app.register(websocketGateway(services, services.config))
-    await app.register(demoRoutes({ handler: services.handler }))
+    await app.register(demoRoutes({ handler: services.handler, mintToken: authenticator.enabled ? demoTokens(config.tokenSecret) : undefined }))
   }
   // On close, answers still in flight end their keep-alive connections, so closing waits only for them.
   let closing = false
