@@ -248,3 +248,45 @@ describe("bad links", () => {
     expect(await malformed.locator("#app").getAttribute("data-status")).toBe("invalid_link")
   })
 })
+
+describe("with access control on", () => {
+  const apiKey = "demo-test-api-key-".padEnd(40, "x")
+  const authPrefix = testPrefix("browser-demo-auth")
+  let guarded: Instance
+  beforeAll(async () => {
+    guarded = await startInstance(authPrefix, { apiKeys: [apiKey], tokenSecret: "t".repeat(48) })
+  })
+  afterAll(async () => {
+    await guarded?.stop()
+    await deleteKeysWithPrefix(authPrefix)
+  })
+
+  it("plays with the session tokens the demo hands out, and never sees an API key", async () => {
+    const page = await browser.newPage()
+    const credentials: Array<string> = []
+    page.on("request", (request) => {
+      const url = new URL(request.url())
+      const credential = request.headers()["authorization"] ?? url.searchParams.get("token")
+      if (url.pathname.startsWith("/v1/")) credentials.push(credential ?? "none")
+    })
+    page.on("websocket", (socket) => credentials.push(new URL(socket.url()).searchParams.get("token") ?? "none"))
+    await page.goto(`${guarded.baseUrl}/demo/chess`)
+    await page.click("text=1 min")
+    await live(page)
+    const sessionId = await sessionOf(page)
+    await page.keyboard.press("Space")
+    await expect.poll(() => page.locator("#app").getAttribute("data-status")).toBe("running")
+    await page.keyboard.press("Space")
+    await expect.poll(() => page.locator(".clock[data-seat='0'] .moves").textContent()).toBe("1 move")
+
+    // The API is closed to anyone without a credential; the page's calls and its feed carried a session token.
+    expect((await fetch(`${guarded.baseUrl}/v1/sessions/${sessionId}`)).status).toBe(401)
+    expect(credentials.length).toBeGreaterThanOrEqual(3)
+    for (const credential of credentials) {
+      expect(credential).not.toContain(apiKey)
+      expect(credential).toMatch(/^(Bearer )?eyJ[\w-]+\.[\w-]+\.[\w-]+$/)
+    }
+    const html = await page.content()
+    expect(html).not.toContain(apiKey)
+  })
+})
