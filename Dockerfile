@@ -7,6 +7,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The demo pages are bundled from the SDK's source.
+COPY client ./client
 RUN npm run build
 
 FROM node:20-bookworm-slim

@@ -1,9 +1,11 @@
 /**
  * The build that `npm start` runs: `npm run build` compiles src/ into dist/, and the compiled service
- * finds what it reads from disk (its Lua scripts, the SQL migrations) and serves commands and the audit.
+ * finds what it reads from disk (its Lua scripts, the SQL migrations, the demo bundle) and serves commands,
+ * the audit and the demo pages.
  */
 import { execFile } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import { existsSync, readFileSync } from "node:fs"
 import { promisify } from "node:util"
 import { afterAll, expect, it } from "vitest"
 import { sessionBody } from "../support/app.ts"
@@ -46,6 +48,15 @@ it("runs from dist/: commands, the audit into a database it migrates itself, a c
     } finally {
       await audit.close()
     }
+
+    // The demo pages, with the bundle the build wrote (dist/app/demo/assets/) rather than one made at run time.
+    expect(existsSync("dist/app/demo/assets/chess.js")).toBe(true)
+    const page = await fetch(`${service.baseUrl}/demo/chess`)
+    expect(page.headers.get("content-type")).toContain("text/html")
+    expect(await page.text()).toContain("/demo/assets/chess.js")
+    const script = await fetch(`${service.baseUrl}/demo/assets/chess.js`)
+    expect(script.status).toBe(200)
+    expect(await script.text()).toBe(readFileSync("dist/app/demo/assets/chess.js", "utf8"))
   } finally {
     service.child.kill("SIGTERM")
   }
