@@ -59,8 +59,8 @@ export class ClockEstimator {
     return this.samples.length === 0 ? undefined : Math.min(...this.samples.map((s) => s.rttMs))
   }
 
-  /** Server time now, estimated (epoch ms). */
+  /** Server time now, estimated: integer epoch ms, like every time the server sends. */
   serverNow(): number {
-    return this.now() + this.offset
+    return Math.round(this.now() + this.offset)
   }
 }

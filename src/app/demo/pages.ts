@@ -33,20 +33,36 @@ const share = (label: string) => `<div class="share" hidden>
   <div class="share-row"><input id="share-link" readonly><button type="button" class="copy">Copy</button></div>
 </div>`
 
-const chessBody = `<main id="app" class="demo chess" data-session-id="" data-status="loading" data-connection="connecting">
+/** The page root: the attributes a test or an embedding page reads, before the script sets them. */
+const appRoot = (kind: DemoKind) => `<main id="app" class="demo ${kind}" data-session-id="" data-status="loading" data-connection="connecting">`
+
+interface Choice {
+  readonly label: string
+  readonly note?: string
+  /** data-* attributes the page's script reads the new game's options from. */
+  readonly data: Record<string, number>
+}
+
+/** The setup: a title, a line of help, and a button per choice. */
+const setup = (title: string, help: string, choices: ReadonlyArray<Choice>) => `<section class="setup" hidden aria-labelledby="setup-title">
+  <h2 id="setup-title">${title}</h2>
+  <p>${help}</p>
+  <div class="choices">
+${choices.map(({ label, note, data }) =>
+    `    <button type="button" ${Object.entries(data).map(([name, value]) => `data-${name}="${value}"`).join(" ")}>${label}${note === undefined ? "" : `<small>${note}</small>`}</button>`).join("\n")}
+  </div>
+</section>`
+
+const chessBody = `${appRoot("chess")}
 ${topBar("Chess clock")}
 ${message}
-<section class="setup" hidden aria-labelledby="setup-title">
-  <h2 id="setup-title">New game</h2>
-  <p>Pick a time control. Each player taps their own clock (or presses the space bar) after moving.</p>
-  <div class="choices">
-    <button type="button" data-minutes="1" data-increment="0">1 min<small>bullet</small></button>
-    <button type="button" data-minutes="3" data-increment="2">3 + 2<small>blitz</small></button>
-    <button type="button" data-minutes="5" data-increment="0">5 min<small>blitz</small></button>
-    <button type="button" data-minutes="10" data-increment="5">10 + 5<small>rapid</small></button>
-    <button type="button" data-minutes="30" data-increment="0">30 min<small>classical</small></button>
-  </div>
-</section>
+${setup("New game", "Pick a time control. Each player taps their own clock (or presses the space bar) after moving.", [
+  { label: "1 min", note: "bullet", data: { minutes: 1, increment: 0 } },
+  { label: "3 + 2", note: "blitz", data: { minutes: 3, increment: 2 } },
+  { label: "5 min", note: "blitz", data: { minutes: 5, increment: 0 } },
+  { label: "10 + 5", note: "rapid", data: { minutes: 10, increment: 5 } },
+  { label: "30 min", note: "classical", data: { minutes: 30, increment: 0 } }
+])}
 <section class="board" hidden>
   <button type="button" class="clock top-clock" data-seat="1" data-participant-id="" data-remaining-ms="0" data-active="false">
     <span class="seat">Black</span><span class="time">--:--</span><span class="moves"></span>
@@ -66,20 +82,11 @@ ${message}
 ${share("Open this game on another device")}
 </main>`
 
-const countdownBody = `<main id="app" class="demo countdown" data-session-id="" data-status="loading" data-connection="connecting">
+const countdownBody = `${appRoot("countdown")}
 ${topBar("Countdown")}
 ${message}
-<section class="setup" hidden aria-labelledby="setup-title">
-  <h2 id="setup-title">New countdown</h2>
-  <p>For a quiz or an exam: you control it, everyone with the link watches the same clock.</p>
-  <div class="choices">
-    <button type="button" data-minutes="1">1 min</button>
-    <button type="button" data-minutes="5">5 min</button>
-    <button type="button" data-minutes="10">10 min</button>
-    <button type="button" data-minutes="30">30 min</button>
-    <button type="button" data-minutes="60">60 min</button>
-  </div>
-</section>
+${setup("New countdown", "For a quiz or an exam: you control it, everyone with the link watches the same clock.",
+  [1, 5, 10, 30, 60].map((minutes) => ({ label: `${minutes} min`, data: { minutes } })))}
 <section class="stage" hidden>
   <div class="clock big" data-participant-id="" data-remaining-ms="0" data-active="false" role="timer" aria-live="off">
     <span class="time">--:--</span>
