@@ -95,7 +95,7 @@ async (app: FastifyInstance) => {
     deps.metrics.closed.inc({ reason: "dead_peer" }))
   app.addHook("onClose", async () => heartbeat.stop())
 
-  app.get("/ws", { websocket: true }, (socket, request) => {
+  app.get("/ws", { websocket: true, config: { action: "follow" } }, (socket, request) => {
     const outlet = outletOf(socket, settings.wsSendBufferLimitBytes, deps.metrics)
     if (closing) return outlet.close(CloseCode.serviceRestart, "server restarting", "shutdown")
     const { sessionId, since } = request.query as Record<string, unknown>
