@@ -11,6 +11,7 @@
  * (200 started per_participant sessions of two 24 h participants), same request. Change both together.
  */
 import { execFileSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -29,7 +30,7 @@ import {
 import { cpuBetween, machineBusyOver, readCpu } from "./harness/resources.ts"
 import type { OfferedLoad } from "./harness/scenario.ts"
 import type { HttpContext } from "./scenarios/context.ts"
-import { httpScenarios } from "./scenarios/index.ts"
+import { authOnlyScenarios, httpScenarios } from "./scenarios/index.ts"
 import { checkVersions, createSessions, SESSIONS, type VersionCheck } from "./scenarios/sessions.ts"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -44,6 +45,8 @@ const USAGE = `usage: npm run bench -- [options]
   --sessions N          sessions created in setup (default ${SESSIONS})
   --redis-url URL       Redis of the spawned service (default $REDIS_URL or redis://127.0.0.1:6379)
   --profile             run the service with --cpu-prof; the profile lands in load-tests/results/profiles/
+  --auth                run the service with API_KEYS and TOKEN_SECRET: requests carry an API key, and
+                        switch-max-token switches with participant tokens (default scenarios: switch-max, switch-max-token)
   --help`
 
 interface Options {
@@ -54,6 +57,7 @@ interface Options {
   readonly sessions: number
   readonly redisUrl: string
   readonly profile: boolean
+  readonly auth: boolean
 }
 
 const positive = (name: string, text: string | undefined, fallback: number, integer: boolean): number => {
@@ -76,6 +80,7 @@ const parseOptions = (argv: ReadonlyArray<string>): Options | "help" => {
       sessions: { type: "string" },
       "redis-url": { type: "string" },
       profile: { type: "boolean", default: false },
+      auth: { type: "boolean", default: false },
       help: { type: "boolean", default: false }
     },
     strict: true
@@ -88,10 +93,16 @@ const parseOptions = (argv: ReadonlyArray<string>): Options | "help" => {
   }
   const scale = positive("duration-scale", values["duration-scale"], 1, false)
   if (scale === 0) throw new Error("--duration-scale must be above 0")
+  const auth = values.auth ?? false
+  for (const s of scenarios) {
+    if (!auth && authOnlyScenarios.includes(s)) throw new Error(`scenario "${s}" needs --auth`)
+  }
+  const defaults = auth ? ["switch-max", ...authOnlyScenarios] : known.filter((s) => !authOnlyScenarios.includes(s))
   return {
+    auth,
     runs: positive("runs", values.runs, 3, true),
     scale,
-    scenarios: scenarios.length > 0 ? scenarios : known,
+    scenarios: scenarios.length > 0 ? scenarios : defaults,
     warmupS: positive("warmup", values.warmup, 2, false),
     sessions: positive("sessions", values.sessions, SESSIONS, true),
     redisUrl: values["redis-url"] ?? process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379",
@@ -139,16 +150,22 @@ const main = async (): Promise<number> => {
     }
 
     const profileDir = path.join(resultsDir, "profiles")
+    // Fresh secrets per run. The token rate limit is raised so that the closed loop measures the
+    // check's cost, not the limit: the limiter does the same Redis round trip at any rate.
+    const auth = options.auth ? { apiKey: randomBytes(24).toString("base64url") } : null
+    const authEnv: Record<string, string> = auth === null
+      ? {}
+      : { API_KEYS: auth.apiKey, TOKEN_SECRET: randomBytes(32).toString("base64url"), RATE_LIMIT_TOKEN_RPS: "100000" }
     const service = await bench.start({
       cwd: repoRoot,
-      env: { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn" },
+      env: { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn", ...authEnv },
       nodeArgs: options.profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : []
     })
     console.log(`service: pid ${service.pid} at ${service.origin}`)
 
     const setupPool = makePool(service.origin, 16)
     const setupStart = performance.now()
-    const fixture = await createSessions(setupPool, options.sessions)
+    const fixture = await createSessions(setupPool, options.sessions, 16, auth)
     console.log(`setup: ${options.sessions} sessions created and started in ${fmt(performance.now() - setupStart, 0)} ms`)
     const context: HttpContext = { origin: service.origin, fixture }
     const redisCpu = () => bench.redis.cpuSeconds()

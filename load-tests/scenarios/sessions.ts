@@ -20,6 +20,16 @@ export interface SessionFixture {
   readonly getRequests: ReadonlyArray<RequestSpec>
   /** Successful switches per session index, counted by the scenarios, checked at the end. */
   readonly switchesOk: Uint32Array
+  /**
+   * With access control on: per session, the switch of each participant with its own participant
+   * token, in turn order (the first participant holds the first turn).
+   */
+  readonly participantSwitchRequests: ReadonlyArray<readonly [RequestSpec, RequestSpec]> | null
+}
+
+/** Access control for the fixture: requests carry the API key; participants get their own tokens. */
+export interface FixtureAuth {
+  readonly apiKey: string
 }
 
 export const createSessionBody = (sessionId: string) => ({
@@ -45,32 +55,53 @@ const expectStatus = async (
   return text.length > 0 ? JSON.parse(text) : null
 }
 
-/** Creates and starts `count` sessions, `concurrency` at a time; throws on any unexpected answer. */
+const bearer = (credential: string): Record<string, string> => ({ authorization: `Bearer ${credential}` })
+
+/**
+ * Creates and starts `count` sessions, `concurrency` at a time; throws on any unexpected answer. With
+ * `auth`, every request carries the API key and each participant gets a participant token.
+ */
 export const createSessions = async (
   dispatcher: Dispatcher,
   count: number = SESSIONS,
-  concurrency = 16
+  concurrency = 16,
+  auth: FixtureAuth | null = null
 ): Promise<SessionFixture> => {
   const ids = Array.from({ length: count }, () => randomUUID())
+  const key = auth === null ? {} : bearer(auth.apiKey)
+  const tokens: Array<readonly [string, string]> = []
   let nextIndex = 0
   const worker = async () => {
     while (nextIndex < ids.length) {
-      const id = ids[nextIndex++] as string
-      await expectStatus(dispatcher, {
-        method: "POST",
-        path: "/v1/sessions",
-        body: JSON.stringify(createSessionBody(id)),
-        headers: JSON_HEADERS
-      }, 201)
-      await expectStatus(dispatcher, { method: "POST", path: `/v1/sessions/${id}/start` }, 200)
+      const index = nextIndex++
+      const id = ids[index] as string
+      const body = createSessionBody(id)
+      await expectStatus(dispatcher, { method: "POST", path: "/v1/sessions", body: JSON.stringify(body), headers: { ...JSON_HEADERS, ...key } }, 201)
+      await expectStatus(dispatcher, { method: "POST", path: `/v1/sessions/${id}/start`, headers: key }, 200)
+      if (auth === null) continue
+      const [first, second] = await Promise.all(body.participants.map(async ({ participant_id }) => {
+        const minted = await expectStatus(dispatcher, {
+          method: "POST",
+          path: `/v1/sessions/${id}/tokens`,
+          body: JSON.stringify({ role: "participant", participant_id }),
+          headers: { ...JSON_HEADERS, ...key }
+        }, 201) as { data: { token: string } }
+        return minted.data.token
+      }))
+      tokens[index] = [first!, second!]
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
+  const switchOf = (id: string, credential: Record<string, string>): RequestSpec =>
+    ({ method: "POST", path: `/v1/sessions/${id}/switch`, body: "{}", headers: { ...JSON_HEADERS, ...credential } })
   return {
     ids,
-    switchRequests: ids.map((id) => ({ method: "POST", path: `/v1/sessions/${id}/switch`, body: "{}", headers: JSON_HEADERS })),
-    getRequests: ids.map((id) => ({ method: "GET", path: `/v1/sessions/${id}` })),
-    switchesOk: new Uint32Array(count)
+    switchRequests: ids.map((id) => switchOf(id, key)),
+    getRequests: ids.map((id) => ({ method: "GET", path: `/v1/sessions/${id}`, headers: key })),
+    switchesOk: new Uint32Array(count),
+    participantSwitchRequests: auth === null
+      ? null
+      : ids.map((id, i) => [switchOf(id, bearer(tokens[i]![0])), switchOf(id, bearer(tokens[i]![1]))] as const)
   }
 }
 

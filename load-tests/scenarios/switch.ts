@@ -71,3 +71,23 @@ export const switchMax = () =>
     source: switchSource,
     onComplete: countSwitches
   })
+
+/**
+ * `switch-max` sent by the participants themselves: each switch carries the participant token of the
+ * session's active participant (known from the switches counted so far), so the service verifies
+ * the token and checks the turn in the decision. Needs the fixture's tokens (`npm run bench -- --auth`).
+ */
+export const switchMaxToken = () =>
+  maxRateScenario({
+    name: "switch-max-token",
+    description: "switch-max, each switch sent with the active participant's own token (--auth only)",
+    source: (fixture) => {
+      const requests = fixture.participantSwitchRequests
+      if (requests === null) throw new Error("switch-max-token needs participant tokens: run the bench with --auth")
+      return (seq) => {
+        const i = seq % requests.length
+        return requests[i]![fixture.switchesOk[i]! % 2]!
+      }
+    },
+    onComplete: countSwitches
+  })

@@ -1,8 +1,9 @@
 import cors from "@fastify/cors"
 import rateLimit from "@fastify/rate-limit"
-import type { FastifyInstance, FastifyRequest } from "fastify"
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify"
 import fp from "fastify-plugin"
 import type { RedisConnection } from "../../infra/scripts.ts"
+import type { HttpFailure } from "../http/errorMapping.ts"
 import { sendFailure } from "../http/runner.ts"
 import { type Action, authorize } from "./access.ts"
 import { type Authenticator, type Credential, OPEN, scopeOf } from "./credentials.ts"
@@ -55,6 +56,12 @@ export interface AccessControlOptions extends RateLimits {
 
 const RATE_LIMITED = "RATE_LIMITED"
 
+/** A refused WebSocket upgrade is answered over HTTP, then its socket ended (the WebSocket plugin never sees it). */
+const refuse = (request: FastifyRequest, reply: FastifyReply, failure: HttpFailure) => {
+  if (request.headers.upgrade !== undefined) reply.raw.once("finish", () => request.raw.socket.destroy())
+  return sendFailure(reply, failure)
+}
+
 /**
  * Authentication, authorization at the route's action, CORS and rate limits, for every route
  * registered after it. Nothing behind a refusal runs, so a refused request writes nothing.
@@ -80,11 +87,11 @@ export const accessControl = fp(async (app: FastifyInstance, options: AccessCont
       )
       if (!authentication.ok) {
         void reply.header("www-authenticate", "Bearer")
-        return sendFailure(reply, { status: 401, code: "UNAUTHORIZED", message: authentication.message })
+        return refuse(request, reply, { status: 401, code: "UNAUTHORIZED", message: authentication.message })
       }
       request.credential = authentication.credential
       const access = authorize(authentication.credential, request.routeOptions.config.action, sessionIdOf(request))
-      if (!access.allowed) return sendFailure(reply, { status: 403, code: "FORBIDDEN", message: access.reason })
+      if (!access.allowed) return refuse(request, reply, { status: 403, code: "FORBIDDEN", message: access.reason })
     })
   }
 
