@@ -76,8 +76,11 @@ export const launchServer = async (launch: ServerLaunch): Promise<ServerProcess>
     child.once("spawn", resolve)
     child.once("error", reject)
   })
-  await log.close()
-  await spawned
+  try {
+    await spawned
+  } finally {
+    await log.close()
+  }
   // Synchronous, as an exit listener must be: the server shuts itself down after this process is gone.
   const signalOnExit = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill(launch.stopSignal)
