@@ -3,5 +3,5 @@ import type { HttpContext } from "./context.ts"
 import { getMax } from "./get.ts"
 import { switchFixed, switchMax } from "./switch.ts"
 
-/** The bench's scenarios, in run order. Add new ones here (and to the README). */
+/** The bench's scenarios, in run order. Add new ones here (and to docs/benchmarks.md). */
 export const httpScenarios: ReadonlyArray<Scenario<HttpContext>> = [switchFixed(), switchMax(), getMax()]

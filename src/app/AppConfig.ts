@@ -65,7 +65,7 @@ const checked = (s: AppSettings) => {
   return problems.length === 0 ? Effect.succeed(s) : Effect.fail(new InvalidConfiguration({ message: problems.join("; ") }))
 }
 
-/** Process configuration, read once from the environment; every variable is listed in the README. */
+/** Process configuration, read once from the environment; every variable is listed in docs/operations.md. */
 export class AppConfig extends Context.Service<AppConfig, AppSettings>()("synckairos/app/AppConfig") {
   static readonly layer = Layer.effect(AppConfig, Effect.flatMap(settings, checked))
   /** The environment's settings with some replaced, as tests and benchmarks need. */
