@@ -1,8 +1,9 @@
 /**
  * Run inside a network namespace of its own (nothing answers at 6379 or 5432): starts the service from a
  * fresh folder with neither REDIS_URL nor DATABASE_URL, as `npm start` does on a new machine, plays a
- * game, reads its audit rows from the embedded PostgreSQL, and stops it; then a start that crashes
- * (its port taken) and a start without redis-server on PATH. Prints what it saw as one JSON object.
+ * game, reads its audit rows from the embedded PostgreSQL, and stops it; then a second start beside a
+ * running one, a start that crashes (its port taken), a start without redis-server on PATH, and a
+ * start after one was killed. Prints what it saw as one JSON object.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
@@ -100,6 +101,9 @@ const playAndAudit = async (folder: string) => {
     (await post(base, `/v1/sessions/${sessionId}/switch`)).status,
     (await post(base, `/v1/sessions/${sessionId}/switch`)).status
   ]
+  // A second start from the same folder must not take over the first one's servers.
+  const second = startService(folder, await freePort())
+  const secondExit = await second.exited
   const banner = JSON.parse(run.output().split("\n").find((line) => line.includes("synckairos ready")) ?? "{}") as Record<string, string>
   // The banner names the database without its password; the password is in the embedded server's folder.
   const databaseUrl = new URL(/\((postgres:\/\/[^)]+)\)/.exec(banner["postgres"] ?? "")?.[1] ?? "postgres://missing")
@@ -111,7 +115,26 @@ const playAndAudit = async (folder: string) => {
   }
   run.child.kill("SIGINT")
   const exitCode = await run.exited
-  return { statuses, banner, audited, exitCode, leftovers: await leftoversAfterExit(folder), output: run.output() }
+  return {
+    statuses, banner, audited, exitCode, leftovers: await leftoversAfterExit(folder), output: run.output(),
+    second: { exitCode: secondExit, output: second.output() }
+  }
+}
+
+/** SIGKILL leaves the servers running (nothing can stop them then): the next start stops them first. */
+const killedThenRestarted = async (folder: string) => {
+  const port = await freePort()
+  const killed = startService(folder, port)
+  await waitReady(killed, `http://127.0.0.1:${port}`)
+  killed.child.kill("SIGKILL")
+  await killed.exited
+  const orphans = await processesUnder(folder)
+  const next = startService(folder, port)
+  await waitReady(next, `http://127.0.0.1:${port}`)
+  const running = await processesUnder(folder)
+  next.child.kill("SIGTERM")
+  const exitCode = await next.exited
+  return { orphans, running, exitCode, leftovers: await leftoversAfterExit(folder), output: next.output() }
 }
 
 /** The embedded servers start, then the service cannot listen: it must exit and take its servers along. */
@@ -144,7 +167,8 @@ try {
   const played = await playAndAudit(folder)
   const crashed = await crashAtStart(folder)
   const missing = await withoutRedis(folder)
-  console.log(JSON.stringify({ played, crashed, missing }))
+  const killed = await killedThenRestarted(folder)
+  console.log(JSON.stringify({ played, crashed, missing, killed }))
 } finally {
   await rm(folder, { recursive: true, force: true })
 }

@@ -49,6 +49,11 @@ const exitOf = (child: ChildProcess) =>
 
 const lastLines = async (file: string) => (await readFile(file, "utf8").catch(() => "")).trim().split("\n").slice(-5).join("\n")
 
+/** Whether process `pid` is alive and runs `program` (Linux: /proc; elsewhere never known, so false). */
+export const runs = async (pid: number, program: string): Promise<boolean> =>
+  Number.isInteger(pid) && pid > 0 && isAlive(pid) &&
+  (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).includes(program)
+
 /**
  * Stops a server left running by an earlier start that was killed before it could stop it, as named
  * by the server's own pid file; only when that process is the named program (a pid file that outlived
@@ -56,9 +61,7 @@ const lastLines = async (file: string) => (await readFile(file, "utf8").catch(()
  */
 export const stopLeftover = async (pidFile: string, program: string, signal: NodeJS.Signals): Promise<void> => {
   const pid = Number.parseInt((await readFile(pidFile, "utf8").catch(() => "")).split("\n")[0] ?? "", 10)
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return
-  const commandLine = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")
-  if (!commandLine.includes(program)) return
+  if (!(await runs(pid, program))) return
   process.kill(pid, signal)
   for (const deadline = Date.now() + STOP_TIMEOUT_MS; isAlive(pid) && Date.now() < deadline;) await sleep(100)
   if (isAlive(pid)) process.kill(pid, "SIGKILL")
