@@ -1,5 +1,9 @@
 import { Config, Context, Effect, Layer, Schema } from "effect"
 
+/** Where Redis and PostgreSQL are looked for when REDIS_URL and DATABASE_URL are not set. */
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
+export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/synckairos"
+
 /** A comma-separated list; blanks around items are ignored, an empty or unset variable is an empty list. */
 const list = (name: string) =>
   Config.String(name).pipe(
@@ -10,7 +14,7 @@ const list = (name: string) =>
 const settings = Config.all({
   port: Config.Port("PORT").pipe(Config.withDefault(3000)),
   host: Config.String("HOST").pipe(Config.withDefault("0.0.0.0")),
-  redisUrl: Config.String("REDIS_URL").pipe(Config.withDefault("redis://127.0.0.1:6379")),
+  redisUrl: Config.String("REDIS_URL").pipe(Config.withDefault(DEFAULT_REDIS_URL)),
   keyPrefix: Config.String("REDIS_KEY_PREFIX").pipe(Config.withDefault("sk:")),
   shardCount: Config.Int("SHARD_COUNT").pipe(Config.withDefault(16)),
   sessionTtlSeconds: Config.Int("SESSION_TTL_SECONDS").pipe(Config.withDefault(3600)),
@@ -27,7 +31,7 @@ const settings = Config.all({
   wsMaxMessageBytes: Config.Int("WS_MAX_MESSAGE_BYTES").pipe(Config.withDefault(65_536)),
   wsMaxInvalidMessages: Config.Int("WS_MAX_INVALID_MESSAGES").pipe(Config.withDefault(10)),
   // The audit's settings are checked where they are used: AuditSettings.
-  databaseUrl: Config.String("DATABASE_URL").pipe(Config.withDefault("postgres://postgres@127.0.0.1:5432/synckairos")),
+  databaseUrl: Config.String("DATABASE_URL").pipe(Config.withDefault(DEFAULT_DATABASE_URL)),
   databaseAutoMigrate: Config.Boolean("DATABASE_AUTO_MIGRATE").pipe(Config.withDefault(true)),
   auditBatchSize: Config.Int("AUDIT_BATCH_SIZE").pipe(Config.withDefault(500)),
   auditBatchLingerMs: Config.Int("AUDIT_BATCH_LINGER_MS").pipe(Config.withDefault(100)),
@@ -100,7 +104,7 @@ const checked = (s: AppSettings) => {
   return problems.length === 0 ? Effect.succeed(s) : Effect.fail(new InvalidConfiguration({ message: problems.join("; ") }))
 }
 
-/** Process configuration, read once from the environment; every variable is listed in the README. */
+/** Process configuration, read once from the environment; every variable is listed in docs/operations.md. */
 export class AppConfig extends Context.Service<AppConfig, AppSettings>()("synckairos/app/AppConfig") {
   static readonly layer = Layer.effect(AppConfig, Effect.flatMap(settings, checked))
   /** The environment's settings with some replaced, as tests and benchmarks need. */

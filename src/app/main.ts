@@ -1,5 +1,6 @@
-import { Effect, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import { AppConfig } from "./AppConfig.ts"
+import { localServices } from "./embedded/localServices.ts"
 import { buildHttpApp } from "./http/app.ts"
 import { apiLayer, workerLayer } from "./layers.ts"
 
@@ -20,12 +21,22 @@ if (!(ROLES as ReadonlyArray<string>).includes(role)) {
 const log = (level: "info" | "error", msg: string, fields: Record<string, unknown> = {}) =>
   console[level === "error" ? "error" : "log"](JSON.stringify({ level, time: Date.now(), role, msg, ...fields }))
 
-const runtime = ManagedRuntime.make(role === "api" ? apiLayer(AppConfig.layer) : workerLayer(AppConfig.layer))
-const settings = await runtime.runPromise(Effect.service(AppConfig)).catch(async (error: unknown) => {
-  console.error(`synckairos cannot start: ${String(error)}`)
-  await runtime.dispose()
+const cannotStart = (error: unknown): never => {
+  console.error(`synckairos cannot start: ${error instanceof Error ? error.message : String(error)}`)
+  // Exiting signals the embedded servers too (see serverProcess.ts).
   process.exit(1)
-})
+}
+
+// Until the service serves, a signal ends the start; exiting stops the embedded servers too.
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const
+const abortStart = () => process.exit(1)
+for (const signal of SIGNALS) process.once(signal, abortStart)
+
+const configured = await Effect.runPromise(Effect.service(AppConfig).pipe(Effect.provide(AppConfig.layer))).catch(cannotStart)
+const local = await localServices(process.env, role === "all").catch(cannotStart)
+const settings = { ...configured, redisUrl: local.redisUrl ?? configured.redisUrl, databaseUrl: local.databaseUrl ?? configured.databaseUrl }
+const config = Layer.succeed(AppConfig, settings)
+const runtime = ManagedRuntime.make(role === "api" ? apiLayer(config) : workerLayer(config))
 // A worker serves only health, readiness, time and metrics: its scheduler and audit must be observable too.
 const app = await buildHttpApp(runtime, settings, role === "worker" ? "operations" : "api")
 
@@ -39,11 +50,19 @@ const stop = (signal: string) => {
     log("error", "shutdown grace period exceeded; exiting")
     process.exit(1)
   }, settings.shutdownGraceMs).unref()
-  // Closing the HTTP app disposes the runtime.
-  app.close().then(() => process.exit(0), () => process.exit(1))
+  // Closing the HTTP app disposes the runtime; the embedded servers stop once nothing uses them.
+  app.close().then(local.stop).then(() => process.exit(0), () => process.exit(1))
 }
-process.once("SIGTERM", () => stop("SIGTERM"))
-process.once("SIGINT", () => stop("SIGINT"))
+for (const signal of SIGNALS) {
+  process.removeListener(signal, abortStart)
+  process.once(signal, () => stop(signal))
+}
 
 await app.listen({ port: settings.port, host: settings.host })
-log("info", "synckairos ready", { port: settings.port })
+const url = `http://${settings.host === "0.0.0.0" || settings.host === "::" ? "localhost" : settings.host}:${settings.port}`
+const pages = role === "worker" ? "" : ` · API docs ${url}/docs · demos ${url}/demo/chess ${url}/demo/countdown`
+log("info", `synckairos ready at ${url}${pages} · Redis ${local.redis} · PostgreSQL ${local.postgres}`, {
+  port: settings.port,
+  redis: local.redis,
+  postgres: local.postgres
+})

@@ -3,19 +3,11 @@
  * (through tsx), or as `npm start` runs it, from the build in dist/.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { createServer } from "node:net"
+import { freePort } from "../../src/app/embedded/ports.ts"
 import { testDatabaseUrl } from "./postgres.ts"
 import { redisUrl } from "./redis.ts"
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once("error", reject)
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address()
-      probe.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
+export { freePort }
 
 export interface ServiceProcess {
   readonly baseUrl: string

@@ -5,7 +5,7 @@ import type { ServerClock } from "../../infra/ServerClock.ts"
 import type { AuditReadiness } from "../auditReadiness.ts"
 import { errorResponse, timeResponse } from "./schemas.ts"
 
-/** Served only to tell clients how far their clocks are off; see the README's time sync section. */
+/** Served only to tell clients how far their clocks are off; see docs/feeds.md on client clocks. */
 const DRIFT_TOLERANCE_MS = 50
 const SERVER_VERSION = "3.0.0"
 

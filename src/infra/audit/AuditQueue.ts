@@ -16,10 +16,19 @@ export const auditQueuePrefix = (keyPrefix: string): string => `${keyPrefix}{aud
  * A connection of BullMQ's own, like the app's (standalone or cluster) but with the options BullMQ
  * needs; BullMQ closes it with the queue or worker. BullMQ refuses an ioredis keyPrefix; ours has none.
  */
-export const bullConnection = (connection: RedisConnection, options: Partial<RedisOptions>): RedisConnection =>
-  "nodes" in connection
-    ? connection.duplicate(undefined, { redisOptions: { ...connection.options.redisOptions, ...options } })
-    : connection.duplicate(options)
+/**
+ * A connection of BullMQ's own (it must not share the service's), closed when the scope closes, after the
+ * queue or worker acquired later in it: BullMQ leaves open a connection it was handed.
+ */
+export const bullConnection = (connection: RedisConnection, options: Partial<RedisOptions>) =>
+  Effect.acquireRelease(
+    Effect.sync((): RedisConnection =>
+      "nodes" in connection
+        ? connection.duplicate(undefined, { redisOptions: { ...connection.options.redisOptions, ...options } })
+        : connection.duplicate(options)
+    ),
+    (own) => Effect.sync(() => own.disconnect())
+  )
 
 /** Jobs waiting to be written, by state, and the commit time of the oldest event among them. */
 export interface QueueStatus {
@@ -61,10 +70,11 @@ export class AuditQueue extends Context.Service<AuditQueue, {
       const store = yield* StoreSettings
       const settings = yield* AuditSettings
       const prefix = auditQueuePrefix(store.keyPrefix)
+      const connection = yield* bullConnection(redis.connection, {})
       const queue = yield* Effect.acquireRelease(
         Effect.sync(() => {
           const queue = new Queue(AUDIT_QUEUE_NAME, {
-            connection: bullConnection(redis.connection, {}),
+            connection,
             prefix,
             // Failed jobs are never removed: they wait to be re-driven, nothing is dropped.
             defaultJobOptions: {

@@ -40,11 +40,12 @@ export const auditWriterLayer: Layer.Layer<
         Effect.catchTag("AuditUnavailable", (error) => Effect.die(new Error(error.message)))
       )
 
+    // Blocking reads wait longer than any command timeout, and BullMQ retries commands itself.
+    const connection = yield* bullConnection(redis.connection, { maxRetriesPerRequest: null, commandTimeout: undefined })
     yield* Effect.acquireRelease(
       Effect.sync(() => {
         const worker = new Worker<AuditBatch>(queue.name, (job) => Effect.runPromise(write(withIncarnations(job.data))), {
-          // Blocking reads wait longer than any command timeout, and BullMQ retries commands itself.
-          connection: bullConnection(redis.connection, { maxRetriesPerRequest: null, commandTimeout: undefined }),
+          connection,
           prefix: queue.prefix,
           concurrency: settings.workerConcurrency,
           lockDuration: settings.reclaimIdleMs,

@@ -1,5 +1,5 @@
 /**
- * Executes the README's "Sync modes" section so that it cannot drift from the code:
+ * Executes docs/modes.md, the sync modes' documentation, so that it cannot drift from the code:
  *   - every ```json create request followed by a table is replayed: each row's command runs at `t`,
  *     and every cell (events, turn, clocks, deadline, status, who is out) must read exactly as written;
  *   - the timeout table's "default for" column must match the defaults of `toSessionConfig`;
@@ -27,15 +27,9 @@ import {
 } from "../../src/domain/index.ts"
 import { at, SID, T0 } from "./decider.spec.ts"
 
-const README = new URL("../../README.md", import.meta.url)
-/** The README with every line outside the "Sync modes" section blanked, so line numbers stay true. */
-const lines = (() => {
-  const all = readFileSync(README, "utf8").split("\n")
-  const start = all.indexOf("## Sync modes")
-  const end = all.findIndex((line, i) => i > start && line.startsWith("## "))
-  if (start < 0 || end < 0) throw new Error("README has no \"## Sync modes\" section followed by another")
-  return all.map((line, i) => (i >= start && i < end ? line : ""))
-})()
+const MODES = new URL("../../docs/modes.md", import.meta.url)
+/** The whole page is checked: its line numbers are the ones failures name. */
+const lines = readFileSync(MODES, "utf8").split("\n")
 /** Line numbers (0-based) some check below reads; every line with a digit must be among them. */
 const checked = new Set<number>()
 
@@ -115,7 +109,7 @@ const capLine = lines.findIndex((l) => /the cap is \d+ h\b/.test(l))
 if (capLine >= 0) checked.add(capLine)
 
 // ---------------------------------------------------------------------------------------------
-// Rendering what the domain says, in the README's words
+// Rendering what the domain says, in the words of docs/modes.md
 // ---------------------------------------------------------------------------------------------
 
 const seconds = (ms: number): string => `${ms / 1_000} s`
@@ -186,7 +180,7 @@ const render = (state: SessionState, column: string, now: number): string => {
 // Tests
 // ---------------------------------------------------------------------------------------------
 
-describe("README: sync modes", () => {
+describe("docs/modes.md: sync modes", () => {
   it("has an example for every mode and the timeout table", () => {
     expect(new Set(examples.map((e) => e.input.syncMode))).toEqual(new Set(SYNC_MODES))
     expect(timeoutTable).toBeDefined()
@@ -215,7 +209,7 @@ describe("README: sync modes", () => {
       if (state === null) throw new Error(`line ${line + 1}: the session is gone`)
       const current: SessionState = state
       const actual = [renderEvents(events, now), ...example.header.slice(3).map((column) => render(current, column, now))]
-      expect(actual, `README line ${line + 1}`).toEqual([eventsCell, ...cells.slice(3)])
+      expect(actual, `docs/modes.md line ${line + 1}`).toEqual([eventsCell, ...cells.slice(3)])
     }
   })
 
