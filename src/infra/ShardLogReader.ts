@@ -55,7 +55,7 @@ export const toEntry = (shard: number, [logId, fields]: [string, Array<string>])
   }
 }
 
-/** What commit-6 publishes on a shard's feed channel (see its header). */
+/** What commit-7 publishes on a shard's feed channel (see its header). */
 export interface FeedMessage {
   /** Id of the log entry before these; the reader has seen all of the log up to it or it reads the log. */
   readonly previousId: string

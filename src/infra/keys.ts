@@ -40,6 +40,8 @@ export interface SessionKeys extends ShardKeys {
   readonly events: string
   /** Hash f/e/b of one idempotency key of this session. */
   readonly idempotency: (key: string) => string
+  /** String: the id of the event that deleted the session, kept while its stream is (see commit-7). */
+  readonly tombstone: string
 }
 
 export interface KeySchema {
@@ -64,7 +66,8 @@ export const makeKeySchema = (settings: { readonly keyPrefix: string; readonly s
       sessionId,
       snapshot: `${base}snap:${sessionId}`,
       events: `${base}events:${sessionId}`,
-      idempotency: (key) => `${base}idem:${sessionId}:${key}`
+      idempotency: (key) => `${base}idem:${sessionId}:${key}`,
+      tombstone: `${base}gone:${sessionId}`
     }
   }
   return { shardOf: (sessionId) => shardOf(sessionId, settings.shardCount), shard, session }
