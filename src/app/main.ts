@@ -2,6 +2,7 @@ import { Effect, ManagedRuntime } from "effect"
 import { AppConfig } from "./AppConfig.ts"
 import { buildHttpApp } from "./http/app.ts"
 import { apiLayer, workerLayer } from "./layers.ts"
+import { bootLogLevel, createProcessLogger } from "./logger.ts"
 
 /**
  * Process entry point: `node dist/app/main.js [all|api|worker]` once built (tests run the source with tsx).
@@ -12,17 +13,18 @@ import { apiLayer, workerLayer } from "./layers.ts"
  */
 const ROLES = ["all", "api", "worker"] as const
 const role = process.argv[2] ?? "all"
+// Made before the configuration is read, so that a refused configuration is reported as a JSON line
+// too; the configuration's LOG_LEVEL (the same variable, validated) applies from then on.
+const root = createProcessLogger(bootLogLevel(process.env["LOG_LEVEL"]))
+const log = root.child({ component: "process", role })
 if (!(ROLES as ReadonlyArray<string>).includes(role)) {
-  console.error(`unknown role "${role}"; expected one of: ${ROLES.join(", ")}`)
+  log.fatal({ expected: ROLES }, `unknown role "${role}"`)
   process.exit(2)
 }
 
-const log = (level: "info" | "error", msg: string, fields: Record<string, unknown> = {}) =>
-  console[level === "error" ? "error" : "log"](JSON.stringify({ level, time: Date.now(), role, msg, ...fields }))
-
-const runtime = ManagedRuntime.make(role === "api" ? apiLayer(AppConfig.layer) : workerLayer(AppConfig.layer))
+const runtime = ManagedRuntime.make(role === "api" ? apiLayer(AppConfig.layer, root) : workerLayer(AppConfig.layer, root))
 const settings = await runtime.runPromise(Effect.service(AppConfig)).catch(async (error: unknown) => {
-  console.error(`synckairos cannot start: ${String(error)}`)
+  log.fatal({ err: String(error) }, "synckairos cannot start")
   await runtime.dispose()
   process.exit(1)
 })
@@ -34,9 +36,9 @@ let stopping = false
 const stop = (signal: string) => {
   if (stopping) return
   stopping = true
-  log("info", "shutting down", { signal })
+  log.info({ signal }, "shutting down")
   setTimeout(() => {
-    log("error", "shutdown grace period exceeded; exiting")
+    log.error("shutdown grace period exceeded; exiting")
     process.exit(1)
   }, settings.shutdownGraceMs).unref()
   // Closing the HTTP app disposes the runtime.
@@ -46,4 +48,4 @@ process.once("SIGTERM", () => stop("SIGTERM"))
 process.once("SIGINT", () => stop("SIGINT"))
 
 await app.listen({ port: settings.port, host: settings.host })
-log("info", "synckairos ready", { port: settings.port })
+log.info({ port: settings.port }, "synckairos ready")

@@ -267,7 +267,7 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
             ).pipe(Effect.asVoid),
           stats: Effect.sync(() => ({ ...stats }))
         })
-      })
+      }).pipe(Effect.annotateLogs("component", "shard-log-reader"))
     )
   }
 }

@@ -1,7 +1,7 @@
 import swagger from "@fastify/swagger"
 import swaggerUi from "@fastify/swagger-ui"
 import { Effect, type ManagedRuntime } from "effect"
-import Fastify, { type FastifyError, type FastifyInstance, LogController } from "fastify"
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from "fastify"
 import { EventStore } from "../../infra/EventStore.ts"
 import { RedisClient } from "../../infra/RedisClient.ts"
 import { AuditMonitor } from "../../infra/audit/AuditMonitor.ts"
@@ -12,6 +12,7 @@ import { auditReadiness } from "../auditReadiness.ts"
 import { CommandHandler } from "../CommandHandler.ts"
 import { History } from "../History.ts"
 import type { ApiServices } from "../layers.ts"
+import { ProcessLogger } from "../logger.ts"
 import { Metrics, metricsRoutes } from "../metrics.ts"
 import { FanOut } from "../ws/FanOut.ts"
 import { websocketGateway } from "../ws/gateway.ts"
@@ -33,7 +34,7 @@ export type HttpSurface = "api" | "operations"
  */
 export const buildHttpApp = async (
   runtime: ManagedRuntime.ManagedRuntime<ApiServices, unknown>,
-  settings: Pick<AppSettings, "bodyLimitBytes" | "logLevel">,
+  settings: Pick<AppSettings, "bodyLimitBytes">,
   surface: HttpSurface = "api"
 ): Promise<FastifyInstance> => {
   const services = await runtime.runPromise(Effect.all({
@@ -46,12 +47,14 @@ export const buildHttpApp = async (
     config: Effect.service(AppConfig),
     history: Effect.service(History),
     repository: Effect.service(AuditRepository),
-    monitor: Effect.service(AuditMonitor)
+    monitor: Effect.service(AuditMonitor),
+    logger: Effect.service(ProcessLogger)
   }))
 
   const app = Fastify({
     bodyLimit: settings.bodyLimitBytes,
-    logger: { level: settings.logLevel },
+    // The process's logger, so that Fastify's lines have the shape of every other line.
+    loggerInstance: services.logger.child({ component: "http" }) satisfies FastifyBaseLogger as FastifyBaseLogger,
     // A line per request would cost more than the request itself on the hot path.
     logController: new LogController({ disableRequestLogging: true }),
     // Reject what the schema does not name instead of silently dropping it, and never coerce types.

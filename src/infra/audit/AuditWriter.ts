@@ -27,6 +27,10 @@ export const auditWriterLayer: Layer.Layer<
     const repository = yield* AuditRepository
     const observer = yield* AuditObserver
     const clock = yield* ServerClock
+    // BullMQ calls back outside any fiber: run there on this layer's context, whose logger is the process's.
+    const context = yield* Effect.context<never>()
+    const runPromise = Effect.runPromiseWith(context)
+    const runFork = Effect.runForkWith(context)
 
     const write = (batch: AuditBatch) =>
       repository.writeBatch(batch).pipe(
@@ -42,7 +46,7 @@ export const auditWriterLayer: Layer.Layer<
 
     yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const worker = new Worker<AuditBatch>(queue.name, (job) => Effect.runPromise(write(withIncarnations(job.data))), {
+        const worker = new Worker<AuditBatch>(queue.name, (job) => runPromise(write(withIncarnations(job.data))), {
           // Blocking reads wait longer than any command timeout, and BullMQ retries commands itself.
           connection: bullConnection(redis.connection, { maxRetriesPerRequest: null, commandTimeout: undefined }),
           prefix: queue.prefix,
@@ -51,7 +55,7 @@ export const auditWriterLayer: Layer.Layer<
           stalledInterval: Math.min(settings.reclaimIdleMs, 5000)
         })
         worker.on("failed", (job) => observer.failed(job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1)))
-        worker.on("error", (error) => Effect.runFork(Effect.logWarning("audit worker error", error.message)))
+        worker.on("error", (error) => runFork(Effect.logWarning("audit worker error", { error: error.message })))
         return worker
       }),
       (worker) => Effect.promise(() => worker.close().catch(() => undefined))
@@ -63,5 +67,5 @@ export const auditWriterLayer: Layer.Layer<
       Effect.ignore
     )
     yield* Effect.forkScoped(Effect.forever(Effect.delay(redrive, settings.redriveIntervalMs)))
-  })
+  }).pipe(Effect.annotateLogs("component", "audit"))
 )

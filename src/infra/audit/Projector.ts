@@ -152,5 +152,5 @@ export const projectorLayer: Layer.Layer<
       yield* Effect.forkScoped(tail(shard, connection))
     }
     yield* Effect.forkScoped(Effect.forever(Effect.delay(maintain, maintenanceMs)))
-  })
+  }).pipe(Effect.annotateLogs("component", "audit"))
 )
