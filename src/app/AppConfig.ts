@@ -30,6 +30,7 @@ const settings = Config.all({
   auditRedriveIntervalMs: Config.Int("AUDIT_REDRIVE_INTERVAL_MS").pipe(Config.withDefault(10_000)),
   auditReclaimIdleMs: Config.Int("AUDIT_RECLAIM_IDLE_MS").pipe(Config.withDefault(30_000)),
   shardLogRetentionMs: Config.Int("SHARD_LOG_RETENTION_MS").pipe(Config.withDefault(600_000)),
+  auditLagAlarmMs: Config.Int("AUDIT_LAG_ALARM_MS").pipe(Config.withDefault(30_000)),
   logLevel: Config.Literals(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "LOG_LEVEL").pipe(
     Config.withDefault("info" as const)
   )
@@ -50,7 +51,8 @@ const problemsOf = (s: AppSettings): Array<string> =>
     WS_PING_INTERVAL_MS: s.wsPingIntervalMs,
     WS_SEND_BUFFER_LIMIT_BYTES: s.wsSendBufferLimitBytes,
     WS_MAX_MESSAGE_BYTES: s.wsMaxMessageBytes,
-    WS_MAX_INVALID_MESSAGES: s.wsMaxInvalidMessages
+    WS_MAX_INVALID_MESSAGES: s.wsMaxInvalidMessages,
+    AUDIT_LAG_ALARM_MS: s.auditLagAlarmMs
   })
     .filter(([, value]) => value <= 0)
     .map(([name, value]) => `${name} must be a positive integer, got ${value}`)

@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { EventStore } from "../../infra/EventStore.ts"
 import { RedisClient } from "../../infra/RedisClient.ts"
 import { AuditMonitor } from "../../infra/audit/AuditMonitor.ts"
+import { ProjectorHealth } from "../../infra/audit/ProjectorHealth.ts"
 import { AuditRepository } from "../../infra/pg/AuditRepository.ts"
 import { ServerClock } from "../../infra/ServerClock.ts"
 import { AppConfig, type AppSettings } from "../AppConfig.ts"
@@ -48,7 +49,8 @@ export const buildHttpApp = async (
     history: Effect.service(History),
     repository: Effect.service(AuditRepository),
     monitor: Effect.service(AuditMonitor),
-    logger: Effect.service(ProcessLogger)
+    logger: Effect.service(ProcessLogger),
+    health: Effect.service(ProjectorHealth)
   }))
 
   const app = Fastify({
@@ -104,7 +106,7 @@ export const buildHttpApp = async (
     await app.register(sessionRoutes(services.handler, services.history))
     await app.register(historyRoutes(services.history))
   }
-  await app.register(systemRoutes({ ...services, audit: auditReadiness(services) }))
+  await app.register(systemRoutes({ ...services, audit: auditReadiness({ ...services, lagAlarmMs: services.config.auditLagAlarmMs }) }))
   await app.register(metricsRoutes(services.metrics))
   if (surface === "api") await app.register(websocketGateway(services, services.config))
   // On close, answers still in flight end their keep-alive connections, so closing waits only for them.
