@@ -12,6 +12,16 @@ export default defineConfig({
           testTimeout: 30_000,
           hookTimeout: 60_000
         }
+      },
+      {
+        // Faults (`npm run chaos`): each case on a redis-server (and, when it stops one, a PostgreSQL) of its own.
+        test: {
+          name: "chaos",
+          include: ["tests/chaos/**/*.test.ts"],
+          globalSetup: ["tests/support/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 60_000
+        }
       }
     ]
   }

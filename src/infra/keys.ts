@@ -30,6 +30,11 @@ export interface ShardKeys {
   readonly feed: string
   /** Sorted set: member = session id, score = next deadline (epoch ms). */
   readonly deadlines: string
+  /**
+   * String: a random value the log's readers set when it is missing. Redis losing its data loses it
+   * too, so a reader that finds another value (or none) knows the log it follows was lost.
+   */
+  readonly epoch: string
 }
 
 export interface SessionKeys extends ShardKeys {
@@ -56,7 +61,8 @@ export const makeKeySchema = (settings: { readonly keyPrefix: string; readonly s
     shard,
     log: `${tag(shard)}log`,
     feed: `${tag(shard)}feed`,
-    deadlines: `${tag(shard)}deadlines`
+    deadlines: `${tag(shard)}deadlines`,
+    epoch: `${tag(shard)}epoch`
   })
   const session = (sessionId: string): SessionKeys => {
     const keys = shard(shardOf(sessionId, settings.shardCount))

@@ -89,7 +89,7 @@ export const projectorLayer: Layer.Layer<
     /** Looks at one log: creates its group again when it is missing, and returns the gap when the log was lost. */
     const recoverShard = Effect.fnUntraced(function*(shard: number) {
       const key = keys.shard(shard).log
-      const [look, group] = yield* Effect.all([readLogLook(redis, key), readGroupInfo(redis, key, AUDIT_GROUP)])
+      const [look, group] = yield* Effect.all([readLogLook(redis, keys.shard(shard)), readGroupInfo(redis, key, AUDIT_GROUP)])
       const reset = wasReset(looks.get(shard), look)
       looks.set(shard, look)
       if (group === null) yield* ensureGroup(key)
