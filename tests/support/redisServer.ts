@@ -27,6 +27,8 @@ export const startOwnRedis = async (options: { readonly persistence?: boolean } 
   // disk, so a crash never takes back an event a reader has already seen.
   const args = [
     "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--maxmemory-policy", "noeviction",
+    // DEBUG SLEEP stalls the server in the fault tests.
+    "--enable-debug-command", "local",
     ...(options.persistence === false ? ["--appendonly", "no"] : ["--appendonly", "yes", "--appendfsync", "always"])
   ]
   const launch = async () => {

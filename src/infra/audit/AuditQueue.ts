@@ -16,10 +16,15 @@ export const auditQueuePrefix = (keyPrefix: string): string => `${keyPrefix}{aud
  * A connection of BullMQ's own, like the app's (standalone or cluster) but with the options BullMQ
  * needs; BullMQ closes it with the queue or worker. BullMQ refuses an ioredis keyPrefix; ours has none.
  */
-export const bullConnection = (connection: RedisConnection, options: Partial<RedisOptions>): RedisConnection =>
-  "nodes" in connection
+export const bullConnection = (connection: RedisConnection, options: Partial<RedisOptions>): RedisConnection => {
+  const copy: RedisConnection = "nodes" in connection
     ? connection.duplicate(undefined, { redisOptions: { ...connection.options.redisOptions, ...options } })
     : connection.duplicate(options)
+  // Reported by the queue's or worker's calls that fail; without a listener ioredis prints each
+  // reconnect error as a line of its own, outside the log format.
+  copy.on("error", () => undefined)
+  return copy
+}
 
 /** Jobs waiting to be written, by state, and the commit time of the oldest event among them. */
 export interface QueueStatus {
