@@ -4,12 +4,12 @@
  * is back the audit catches up, every event exactly once, and /ready is ready again.
  */
 import { afterAll, expect, it } from "vitest"
-import { startServer, type TestServer } from "../support/app.ts"
-import { commandFlow } from "../support/audit.ts"
-import { expectNoServerErrors, expectRedisEventsAuditedOnce } from "../support/chaos.ts"
-import { createTestDatabase } from "../support/postgres.ts"
-import { type OwnPostgres, startOwnPostgres } from "../support/postgresServer.ts"
-import { type OwnRedis, startOwnRedis } from "../support/redisServer.ts"
+import { startServer, type TestServer } from "../../support/app.ts"
+import { commandFlow } from "../../support/audit.ts"
+import { expectNoServerErrors, expectRedisEventsAuditedOnce } from "../../support/chaos.ts"
+import { createTestDatabase } from "../../support/postgres.ts"
+import { type OwnPostgres, startOwnPostgres } from "../../support/postgresServer.ts"
+import { type OwnRedis, startOwnRedis } from "../../support/redisServer.ts"
 
 const OUTAGE_MS = 60_000
 const LAG_ALARM_MS = 20_000
