@@ -1,6 +1,6 @@
 import { Context, Effect, Layer, Queue, Schedule, type Scope } from "effect"
 import { makeKeySchema } from "./keys.ts"
-import { gapAfterReset, type LogLook, readLogLook, resumeIdAfterReset, wasReset } from "./logLook.ts"
+import { type LogLook, readLogLook, resumeIdAfterReset, wasReset } from "./logLook.ts"
 import { RedisClient, RedisUnavailable } from "./RedisClient.ts"
 import { StoreSettings } from "./StoreSettings.ts"
 import { compareStreamIds } from "./streamIds.ts"
@@ -98,8 +98,8 @@ interface Follower {
  *
  * Every ping interval it also looks at each log (XINFO STREAM). A log whose history went back since
  * the last look was lost by Redis and created again (FLUSHALL, a restart without persistence, a
- * failover to a lagging replica): the reader follows the new log from where the two meet, says which
- * ids it may have missed (one warning line), and tells its reset listeners, so that feeds resync.
+ * failover to a lagging replica): the reader follows the new log from where the two meet, names the
+ * shards in one warning line, and tells its reset listeners, so that feeds resync.
  */
 export class ShardLogReader extends Context.Service<ShardLogReader, {
   /** Delivers every entry committed from now on until the scope closes; and says when a log was lost. */
@@ -253,15 +253,15 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
           const reset = followers.filter((_, shard) => wasReset(looksAtLastCheck[shard], looks[shard]!))
           if (reset.length === 0) return Effect.void
           stats.resets += reset.length
-          const gaps = reset.map((follower) => gapAfterReset(follower.shard, follower.lastId, looks[follower.shard]!))
           for (const follower of reset) {
             follower.lastId = resumeIdAfterReset(follower.lastId, looks[follower.shard]!)
             readOn(follower)
           }
           const shards = new Set(reset.map((follower) => follower.shard))
           for (const listener of resetListeners) listener(shards)
+          // What the audit lost is the projector's to say; here only which feeds resync.
           return Effect.logWarning("shard logs were lost by Redis and created again; live feeds of their sessions resync", {
-            gaps: gaps.map((gap, i) => gap ?? { shard: reset[i]!.shard, after: "0-0", before: null })
+            shards: [...shards]
           })
         }
 
