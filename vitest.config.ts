@@ -21,6 +21,26 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000
         }
+      },
+      {
+        // Faults (`npm run chaos`, and `npm test`): each case on a redis-server of its own.
+        test: {
+          name: "chaos",
+          include: ["tests/chaos/*.test.ts"],
+          globalSetup: ["tests/support/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 60_000
+        }
+      },
+      {
+        // Faults that last minutes (`npm run chaos` only; `npm test` has a PostgreSQL outage of its own).
+        test: {
+          name: "chaos-long",
+          include: ["tests/chaos/long/*.test.ts"],
+          globalSetup: ["tests/support/global-setup.ts"],
+          testTimeout: 240_000,
+          hookTimeout: 60_000
+        }
       }
     ]
   }

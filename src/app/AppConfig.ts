@@ -47,6 +47,7 @@ const settings = Config.all({
   rateLimitTokenRps: Config.Int("RATE_LIMIT_TOKEN_RPS").pipe(Config.withDefault(20)),
   rateLimitKeyRps: Config.Int("RATE_LIMIT_KEY_RPS").pipe(Config.withDefault(100_000)),
   corsOrigins: list("CORS_ORIGINS"),
+  auditLagAlarmMs: Config.Int("AUDIT_LAG_ALARM_MS").pipe(Config.withDefault(30_000)),
   logLevel: Config.Literals(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "LOG_LEVEL").pipe(
     Config.withDefault("info" as const)
   )
@@ -92,7 +93,8 @@ const problemsOf = (s: AppSettings): Array<string> =>
     WS_MAX_MESSAGE_BYTES: s.wsMaxMessageBytes,
     WS_MAX_INVALID_MESSAGES: s.wsMaxInvalidMessages,
     RATE_LIMIT_TOKEN_RPS: s.rateLimitTokenRps,
-    RATE_LIMIT_KEY_RPS: s.rateLimitKeyRps
+    RATE_LIMIT_KEY_RPS: s.rateLimitKeyRps,
+    AUDIT_LAG_ALARM_MS: s.auditLagAlarmMs
   })
     .filter(([, value]) => value <= 0)
     .map(([name, value]) => `${name} must be a positive integer, got ${value}`)

@@ -15,7 +15,7 @@ import type { RedisUnavailable } from "../infra/RedisClient.ts"
 import { ServerClock } from "../infra/ServerClock.ts"
 import { ShardLogReader } from "../infra/ShardLogReader.ts"
 import { AppConfig } from "./AppConfig.ts"
-import { ContentionExceeded, IdempotencyKeyReused, VersionConflict } from "./errors.ts"
+import { ContentionExceeded, IdempotencyKeyReused, SessionDeleted, VersionConflict } from "./errors.ts"
 import { makeKeyedMutex } from "./KeyedMutex.ts"
 import { decodeState, toNewEvent } from "./sessionCodec.ts"
 import { makeSnapshotCache } from "./SnapshotCache.ts"
@@ -99,7 +99,8 @@ type Step =
  */
 export class CommandHandler extends Context.Service<CommandHandler, {
   readonly execute: (sessionId: string, command: Command, options: CommandOptions) => Effect.Effect<Answer, CommandError>
-  readonly read: (sessionId: string) => Effect.Effect<Read, SessionNotFound | RedisUnavailable>
+  /** SessionNotFound when Redis does not know the session (it may be archived), SessionDeleted when it was deleted lately. */
+  readonly read: (sessionId: string) => Effect.Effect<Read, SessionNotFound | SessionDeleted | RedisUnavailable>
 }>()("synckairos/app/CommandHandler") {
   static readonly layer = Layer.effect(
     CommandHandler,
@@ -214,6 +215,7 @@ export class CommandHandler extends Context.Service<CommandHandler, {
 
       const read = Effect.fnUntraced(function*(sessionId: string) {
         const loaded = yield* store.load(sessionId)
+        if (loaded.deleted) return yield* new SessionDeleted({ sessionId })
         if (loaded.state === null) return yield* new SessionNotFound({ sessionId })
         return { state: decodeState(loaded.state), lastEventId: loaded.lastEventId, serverTimeMs: loaded.serverTimeMs }
       })

@@ -76,7 +76,7 @@ export class Scheduler extends Context.Service<Scheduler, {
             for (const { sessionId, at } of due) queue.lower(sessionId, at)
           }
           wake.openUnsafe()
-        }).pipe(Effect.catch((e) => Effect.logWarning("deadline resync failed", e.message)))
+        }).pipe(Effect.catch((e) => Effect.logWarning("deadline resync failed", { error: e.message })))
 
         const settle = (sessionId: string) =>
           handler.execute(sessionId, { type: "SettleDeadlines" }, {
@@ -98,7 +98,7 @@ export class Scheduler extends Context.Service<Scheduler, {
                   stats.failed++
                   queue.lower(sessionId, now + RETRY_AFTER_FAILURE_MS)
                 })
-              ).pipe(Effect.tap(() => Effect.logWarning("settling a deadline failed", sessionId, error.message)))
+              ).pipe(Effect.tap(() => Effect.logWarning("settling a deadline failed", { sessionId, error: error.message })))
             ),
             Effect.ensuring(Effect.sync(() => inFlight.delete(sessionId))),
             permits.withPermit
@@ -123,7 +123,7 @@ export class Scheduler extends Context.Service<Scheduler, {
         yield* Effect.forkScoped(Effect.forever(Effect.delay(resync, resyncMs)))
         yield* Effect.forkScoped(loop)
         return Scheduler.of({ stats: Effect.sync(() => ({ ...stats, tracked: queue.size })) })
-      })
+      }).pipe(Effect.annotateLogs("component", "scheduler"))
     )
   }
 }

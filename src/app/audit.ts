@@ -4,6 +4,7 @@ import { AuditQueue } from "../infra/audit/AuditQueue.ts"
 import { AuditSettings } from "../infra/audit/AuditSettings.ts"
 import { auditWriterLayer } from "../infra/audit/AuditWriter.ts"
 import { projectorLayer } from "../infra/audit/Projector.ts"
+import { ProjectorHealth } from "../infra/audit/ProjectorHealth.ts"
 import { AuditRepository } from "../infra/pg/AuditRepository.ts"
 import { AppConfig } from "./AppConfig.ts"
 import { auditMetricsLayer } from "./auditMetrics.ts"
@@ -32,7 +33,7 @@ const auditSettingsLayer = Layer.unwrap(
  * queue's and the shard logs' status, and the metrics.
  */
 export const auditLayer = History.layer.pipe(
-  Layer.provideMerge(Layer.mergeAll(AuditRepository.layer, auditMetricsLayer)),
+  Layer.provideMerge(Layer.mergeAll(AuditRepository.layer, auditMetricsLayer, ProjectorHealth.layer)),
   Layer.provideMerge(AuditMonitor.layer),
   Layer.provideMerge(AuditQueue.layer),
   Layer.provideMerge(auditSettingsLayer)

@@ -38,6 +38,11 @@ export const auditMetricsLayer: Layer.Layer<AuditObserver, never, Metrics | Audi
       "synckairos_audit_entries_lost_total",
       "Shard-log entries trimmed before the audit took them (the log's hard cap was reached)"
     )
+    const gaps = counter(
+      "synckairos_audit_log_gaps_total",
+      "Shard logs found lost by Redis (emptied, restarted without persistence, failed over) after entries the projector had not taken: those entries are not in the audit",
+      ["shard"]
+    )
     const jobFailures = counter(
       "synckairos_audit_job_failures_total",
       "Failed attempts to write a batch; parked=\"true\" when it was the last attempt (the job waits to be re-driven)",
@@ -84,6 +89,7 @@ export const auditMetricsLayer: Layer.Layer<AuditObserver, never, Metrics | Audi
     return AuditObserver.of({
       handedOff: (entries, reclaimed) => handedOff.inc({ reclaimed: String(reclaimed) }, entries),
       lost: (entries) => lost.inc(entries),
+      gaps: (found) => found.forEach((gap) => gaps.inc({ shard: String(gap.shard) })),
       written: (batch, result, atMs) => {
         projected.inc(result.inserted)
         redelivered.inc(result.duplicates)

@@ -1,5 +1,17 @@
 import { Schema } from "effect"
 
+/**
+ * The session was deleted, and the audit may not know yet: it answers as not found rather than with
+ * an earlier archived state.
+ */
+export class SessionDeleted extends Schema.TaggedError<SessionDeleted>()("SessionDeleted", {
+  sessionId: Schema.String
+}) {
+  override get message(): string {
+    return `session ${this.sessionId} was deleted`
+  }
+}
+
 /** The client pinned a version (If-Match or expected_version) and the session has moved on. */
 export class VersionConflict extends Schema.TaggedError<VersionConflict>()("VersionConflict", {
   expectedVersion: Schema.Number,

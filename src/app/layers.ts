@@ -1,4 +1,5 @@
 import { Effect, Layer } from "effect"
+import type { Logger as Pino } from "pino"
 import { DeadlineIndex } from "../infra/DeadlineIndex.ts"
 import { EventStore } from "../infra/EventStore.ts"
 import { RedisClient } from "../infra/RedisClient.ts"
@@ -8,6 +9,7 @@ import { StoreSettings } from "../infra/StoreSettings.ts"
 import { AppConfig } from "./AppConfig.ts"
 import { auditLayer, auditWorkerLayer } from "./audit.ts"
 import { CommandHandler } from "./CommandHandler.ts"
+import { loggingLayer } from "./logger.ts"
 import { Metrics } from "./metrics.ts"
 import { Scheduler } from "./Scheduler.ts"
 import { FanOut } from "./ws/FanOut.ts"
@@ -31,18 +33,22 @@ const infraLayer = Layer.unwrap(
   })
 )
 
-/** Everything the API process serves requests with, built on the given configuration. */
-export const apiLayer = <E>(config: Layer.Layer<AppConfig, E>) =>
+/**
+ * Everything the API process serves requests with, built on the given configuration; it logs through
+ * the given pino logger (else one made from LOG_LEVEL), Effect's logging included.
+ */
+export const apiLayer = <E>(config: Layer.Layer<AppConfig, E>, logger?: Pino) =>
   auditLayer.pipe(
     Layer.provideMerge(Layer.mergeAll(CommandHandler.layer, DeadlineIndex.layer, FanOut.layer, Metrics.layer)),
     Layer.provideMerge(Layer.mergeAll(ShardLogReader.layer(), ServerClock.layer())),
     Layer.provideMerge(EventStore.layer),
     Layer.provideMerge(infraLayer),
+    Layer.provideMerge(loggingLayer(logger)),
     Layer.provideMerge(config)
   )
 
 export type ApiServices = Layer.Success<ReturnType<typeof apiLayer>>
 
 /** The background work: the scheduler and the audit's projector and writer, on the same services as the API. */
-export const workerLayer = <E>(config: Layer.Layer<AppConfig, E>) =>
-  Layer.mergeAll(Scheduler.layer(), auditWorkerLayer).pipe(Layer.provideMerge(apiLayer(config)))
+export const workerLayer = <E>(config: Layer.Layer<AppConfig, E>, logger?: Pino) =>
+  Layer.mergeAll(Scheduler.layer(), auditWorkerLayer).pipe(Layer.provideMerge(apiLayer(config, logger)))

@@ -3,6 +3,7 @@ import { AppConfig } from "./AppConfig.ts"
 import { localServices } from "./embedded/localServices.ts"
 import { buildHttpApp } from "./http/app.ts"
 import { apiLayer, workerLayer } from "./layers.ts"
+import { bootLogLevel, createProcessLogger } from "./logger.ts"
 
 /**
  * Process entry point: `node dist/app/main.js [all|api|worker]` once built (tests run the source with tsx).
@@ -13,16 +14,17 @@ import { apiLayer, workerLayer } from "./layers.ts"
  */
 const ROLES = ["all", "api", "worker"] as const
 const role = process.argv[2] ?? "all"
+// Made before the configuration is read, so that a refused configuration is reported as a JSON line
+// too; the configuration's LOG_LEVEL (the same variable, validated) applies from then on.
+const root = createProcessLogger(bootLogLevel(process.env["LOG_LEVEL"]))
+const log = root.child({ component: "process", role })
 if (!(ROLES as ReadonlyArray<string>).includes(role)) {
-  console.error(`unknown role "${role}"; expected one of: ${ROLES.join(", ")}`)
+  log.fatal({ expected: ROLES }, `unknown role "${role}"`)
   process.exit(2)
 }
 
-const log = (level: "info" | "error", msg: string, fields: Record<string, unknown> = {}) =>
-  console[level === "error" ? "error" : "log"](JSON.stringify({ level, time: Date.now(), role, msg, ...fields }))
-
 const cannotStart = (error: unknown): never => {
-  console.error(`synckairos cannot start: ${error instanceof Error ? error.message : String(error)}`)
+  log.fatal({ err: error instanceof Error ? error.message : String(error) }, "synckairos cannot start")
   // Exiting signals the embedded servers too (see serverProcess.ts).
   process.exit(1)
 }
@@ -36,18 +38,18 @@ const configured = await Effect.runPromise(Effect.service(AppConfig).pipe(Effect
 const local = await localServices(process.env, role === "all").catch(cannotStart)
 const settings = { ...configured, redisUrl: local.redisUrl ?? configured.redisUrl, databaseUrl: local.databaseUrl ?? configured.databaseUrl }
 const config = Layer.succeed(AppConfig, settings)
-const runtime = ManagedRuntime.make(role === "api" ? apiLayer(config) : workerLayer(config))
+const runtime = ManagedRuntime.make(role === "api" ? apiLayer(config, root) : workerLayer(config, root))
 // A worker serves only health, readiness, time and metrics: its scheduler and audit must be observable too.
-const app = await buildHttpApp(runtime, settings, role === "worker" ? "operations" : "api")
+const app = await buildHttpApp(runtime, settings, role === "worker" ? "operations" : "api").catch(cannotStart)
 
 // SIGTERM: stop accepting, let in-flight commands finish and answer, then close Redis.
 let stopping = false
 const stop = (signal: string) => {
   if (stopping) return
   stopping = true
-  log("info", "shutting down", { signal })
+  log.info({ signal }, "shutting down")
   setTimeout(() => {
-    log("error", "shutdown grace period exceeded; exiting")
+    log.error("shutdown grace period exceeded; exiting")
     process.exit(1)
   }, settings.shutdownGraceMs).unref()
   // Closing the HTTP app disposes the runtime; the embedded servers stop once nothing uses them.
@@ -61,8 +63,7 @@ for (const signal of SIGNALS) {
 await app.listen({ port: settings.port, host: settings.host })
 const url = `http://${settings.host === "0.0.0.0" || settings.host === "::" ? "localhost" : settings.host}:${settings.port}`
 const pages = role === "worker" ? "" : ` · API docs ${url}/docs · demos ${url}/demo/chess ${url}/demo/countdown`
-log("info", `synckairos ready at ${url}${pages} · Redis ${local.redis} · PostgreSQL ${local.postgres}`, {
-  port: settings.port,
-  redis: local.redis,
-  postgres: local.postgres
-})
+log.info(
+  { port: settings.port, redis: local.redis, postgres: local.postgres },
+  `synckairos ready at ${url}${pages} · Redis ${local.redis} · PostgreSQL ${local.postgres}`
+)

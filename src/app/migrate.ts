@@ -5,6 +5,9 @@
 import { Effect } from "effect"
 import { ensureDatabase, migrate } from "../infra/pg/MigrationRunner.ts"
 import { AppConfig } from "./AppConfig.ts"
+import { bootLogLevel, createProcessLogger } from "./logger.ts"
+
+const log = createProcessLogger(bootLogLevel(process.env["LOG_LEVEL"])).child({ component: "migrate" })
 
 const { databaseUrl } = await Effect.runPromise(Effect.provide(Effect.service(AppConfig), AppConfig.layer))
 const database = new URL(databaseUrl)
@@ -12,8 +15,8 @@ database.password = ""
 try {
   const created = await ensureDatabase(databaseUrl)
   const applied = await migrate(databaseUrl)
-  console.log(JSON.stringify({ level: "info", msg: "migrations applied", database: database.toString(), created, applied }))
+  log.info({ database: database.toString(), created, applied }, "migrations applied")
 } catch (error) {
-  console.error(`synckairos migrate failed on ${database.toString()}: ${error instanceof Error ? error.message : String(error)}`)
+  log.fatal({ database: database.toString(), err: error instanceof Error ? error.message : String(error) }, "synckairos migrate failed")
   process.exit(1)
 }

@@ -35,6 +35,11 @@ export interface Loaded {
   readonly serverTimeMs: number
   /** The stored record when an idempotency key was given and exists. */
   readonly idempotent: IdempotencyRecord | null
+  /**
+   * The session was deleted lately (its tombstone is kept as long as its stream): it reads as deleted,
+   * not as whatever earlier state the audit may still hold.
+   */
+  readonly deleted: boolean
 }
 
 export interface CommitRequest {

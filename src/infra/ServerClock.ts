@@ -56,7 +56,7 @@ export class ServerClock extends Context.Service<ServerClock, {
             })
           ),
           // A failed recalibration keeps the previous offset: the local clock is still good for a while.
-          Effect.catch((error) => Effect.logWarning("ServerClock recalibration failed", error.message)),
+          Effect.catch((error) => Effect.logWarning("ServerClock recalibration failed", { error: error.message })),
           Effect.repeat(Schedule.spaced(recalibrateMs)),
           Effect.delay(recalibrateMs),
           Effect.forkScoped
@@ -67,7 +67,7 @@ export class ServerClock extends Context.Service<ServerClock, {
           return lastServedMs
         })
         return ServerClock.of({ nowMs })
-      })
+      }).pipe(Effect.annotateLogs("component", "clock"))
     )
   }
 }

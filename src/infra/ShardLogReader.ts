@@ -1,5 +1,6 @@
 import { Context, Effect, Layer, Queue, Schedule, type Scope } from "effect"
 import { makeKeySchema } from "./keys.ts"
+import { type LogLook, readLogLook, resumeIdAfterReset, wasReset } from "./logLook.ts"
 import { RedisClient, RedisUnavailable } from "./RedisClient.ts"
 import { StoreSettings } from "./StoreSettings.ts"
 import { compareStreamIds } from "./streamIds.ts"
@@ -26,6 +27,12 @@ export interface LogEntry {
 }
 
 export type LogListener = (entries: ReadonlyArray<LogEntry>) => void
+
+/**
+ * Told which shard logs Redis lost: what was committed to their sessions before the loss may be gone
+ * with them, so whatever was derived from those sessions must be read again.
+ */
+export type ResetListener = (shards: ReadonlySet<number>) => void
 
 export interface ShardLogReaderOptions {
   /**
@@ -55,7 +62,7 @@ export const toEntry = (shard: number, [logId, fields]: [string, Array<string>])
   }
 }
 
-/** What commit-6 publishes on a shard's feed channel (see its header). */
+/** What commit-7 publishes on a shard's feed channel (see its header). */
 export interface FeedMessage {
   /** Id of the log entry before these; the reader has seen all of the log up to it or it reads the log. */
   readonly previousId: string
@@ -88,10 +95,15 @@ interface Follower {
  * connection) it is subscribed again and reads every log on from there. Nothing is skipped and
  * nothing delivered twice; the log stays the record, the messages only spare each instance a blocking
  * read per event.
+ *
+ * Every ping interval it also looks at each log (XINFO STREAM). A log whose history went back since
+ * the last look was lost by Redis and created again (FLUSHALL, a restart without persistence, a
+ * failover to a lagging replica): the reader follows the new log from where the two meet, names the
+ * shards in one warning line, and tells its reset listeners, so that feeds resync.
  */
 export class ShardLogReader extends Context.Service<ShardLogReader, {
-  /** Delivers every entry committed from now on until the scope closes. */
-  readonly listen: (listener: LogListener) => Effect.Effect<void, never, Scope.Scope>
+  /** Delivers every entry committed from now on until the scope closes; and says when a log was lost. */
+  readonly listen: (listener: LogListener, onReset?: ResetListener) => Effect.Effect<void, never, Scope.Scope>
   /**
    * Entries delivered so far; times a log was read because messages were missed (or after a
    * reconnect); and reads of a log that failed and were retried.
@@ -102,6 +114,8 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
     readonly retries: number
     /** Checks that found a log entry no message had brought for a whole ping interval. */
     readonly silentFeeds: number
+    /** Logs found lost by Redis and created again. */
+    readonly resets: number
   }>
 }>()("synckairos/infra/ShardLogReader") {
   static layer(options: ShardLogReaderOptions = {}): Layer.Layer<ShardLogReader, RedisUnavailable, RedisClient | StoreSettings> {
@@ -115,7 +129,8 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
         const keys = makeKeySchema(settings)
         const runFork = Effect.runForkWith(yield* Effect.context<never>())
         const listeners = new Set<LogListener>()
-        const stats = { delivered: 0, catchUps: 0, retries: 0, silentFeeds: 0 }
+        const resetListeners = new Set<ResetListener>()
+        const stats = { delivered: 0, catchUps: 0, retries: 0, silentFeeds: 0, resets: 0 }
 
         // Every follower holds messages until it knows where its log stands.
         const followers: Array<Follower> = Array.from({ length: settings.shardCount }, (_, shard) => ({
@@ -222,33 +237,51 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
           Effect.forkScoped
         )
 
-        /** The id of each log's last entry, by shard ("0-0" for an empty log). */
-        const readTips = Effect.forEach(
-          followers,
-          (follower) => redis.use((connection) => connection.xrevrange(follower.log, "+", "-", "COUNT", 1)),
-          { concurrency: "unbounded" }
-        ).pipe(Effect.map((tips) => tips.map((tip) => tip[0]?.[0] ?? "0-0")))
+        /** Each log as it stands, by shard. */
+        const readLooks = Effect.forEach(followers, (follower) => readLogLook(redis, keys.shard(follower.shard)), { concurrency: "unbounded" })
+        const tipOf = (look: LogLook) => look.lastId ?? "0-0"
 
         // Each log's tip, read once subscribed: what follows it arrives as messages, held until now.
-        const tips = yield* readTips
+        let looksAtLastCheck = yield* readLooks
         followers.forEach((follower, shard) => {
-          follower.lastId = tips[shard]!
+          follower.lastId = tipOf(looksAtLastCheck[shard]!)
           releaseHeld(follower)
         })
+
+        /** Follows the logs Redis lost from where the new ones meet what was read, and says so. */
+        const recoverResetLogs = (looks: ReadonlyArray<LogLook>) => {
+          const reset = followers.filter((_, shard) => wasReset(looksAtLastCheck[shard], looks[shard]!))
+          if (reset.length === 0) return Effect.void
+          stats.resets += reset.length
+          for (const follower of reset) {
+            follower.lastId = resumeIdAfterReset(follower.lastId, looks[follower.shard]!)
+            readOn(follower)
+          }
+          const shards = new Set(reset.map((follower) => follower.shard))
+          for (const listener of resetListeners) listener(shards)
+          // What the audit lost is the projector's to say; here only which feeds resync.
+          return Effect.logWarning("shard logs were lost by Redis and created again; live feeds of their sessions resync", {
+            shards: [...shards]
+          })
+        }
 
         // The ping does not reach every connection that brings messages (on a cluster, each node's has
         // its own), and a connection may answer yet bring nothing. The logs tell: an entry that was at a
         // log's tip a whole check ago and still has not arrived was missed. Its log is read on, and the
         // feed connections replaced.
-        let tipsAtLastCheck = tips
-        yield* readTips.pipe(
-          Effect.map((now) => {
-            const missed = followers.filter((f, shard) => f.held === null && compareStreamIds(tipsAtLastCheck[shard]!, f.lastId) > 0)
-            tipsAtLastCheck = now
-            if (missed.length === 0) return
-            stats.silentFeeds++
-            missed.forEach(readOn)
-            reconnectIfReady()
+        yield* readLooks.pipe(
+          Effect.flatMap((now) => {
+            const missed = followers.filter((f, shard) =>
+              f.held === null && compareStreamIds(tipOf(looksAtLastCheck[shard]!), f.lastId) > 0 && !wasReset(looksAtLastCheck[shard], now[shard]!)
+            )
+            const recovered = recoverResetLogs(now)
+            looksAtLastCheck = now
+            if (missed.length > 0) {
+              stats.silentFeeds++
+              missed.forEach(readOn)
+              reconnectIfReady()
+            }
+            return recovered
           }),
           Effect.ignore,
           Effect.repeat(Schedule.spaced(pingMs)),
@@ -260,14 +293,21 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
         subscriber.on("subscribersReady", () => followers.forEach(readOn))
 
         return ShardLogReader.of({
-          listen: (listener) =>
+          listen: (listener, onReset) =>
             Effect.acquireRelease(
-              Effect.sync(() => listeners.add(listener)),
-              () => Effect.sync(() => listeners.delete(listener))
+              Effect.sync(() => {
+                listeners.add(listener)
+                if (onReset !== undefined) resetListeners.add(onReset)
+              }),
+              () =>
+                Effect.sync(() => {
+                  listeners.delete(listener)
+                  if (onReset !== undefined) resetListeners.delete(onReset)
+                })
             ).pipe(Effect.asVoid),
           stats: Effect.sync(() => ({ ...stats }))
         })
-      })
+      }).pipe(Effect.annotateLogs("component", "shard-log-reader"))
     )
   }
 }

@@ -30,6 +30,11 @@ export interface ShardKeys {
   readonly feed: string
   /** Sorted set: member = session id, score = next deadline (epoch ms). */
   readonly deadlines: string
+  /**
+   * String: a random value the log's readers set when it is missing. Redis losing its data loses it
+   * too, so a reader that finds another value (or none) knows the log it follows was lost.
+   */
+  readonly epoch: string
 }
 
 export interface SessionKeys extends ShardKeys {
@@ -40,6 +45,8 @@ export interface SessionKeys extends ShardKeys {
   readonly events: string
   /** Hash f/e/b of one idempotency key of this session. */
   readonly idempotency: (key: string) => string
+  /** String: the id of the event that deleted the session, kept while its stream is (see commit-7). */
+  readonly tombstone: string
 }
 
 export interface KeySchema {
@@ -54,7 +61,8 @@ export const makeKeySchema = (settings: { readonly keyPrefix: string; readonly s
     shard,
     log: `${tag(shard)}log`,
     feed: `${tag(shard)}feed`,
-    deadlines: `${tag(shard)}deadlines`
+    deadlines: `${tag(shard)}deadlines`,
+    epoch: `${tag(shard)}epoch`
   })
   const session = (sessionId: string): SessionKeys => {
     const keys = shard(shardOf(sessionId, settings.shardCount))
@@ -64,7 +72,8 @@ export const makeKeySchema = (settings: { readonly keyPrefix: string; readonly s
       sessionId,
       snapshot: `${base}snap:${sessionId}`,
       events: `${base}events:${sessionId}`,
-      idempotency: (key) => `${base}idem:${sessionId}:${key}`
+      idempotency: (key) => `${base}idem:${sessionId}:${key}`,
+      tombstone: `${base}gone:${sessionId}`
     }
   }
   return { shardOf: (sessionId) => shardOf(sessionId, settings.shardCount), shard, session }

@@ -53,7 +53,7 @@ export const invokeScript = <I, O>(connection: RedisConnection, script: Script<I
 
 const NullableString = Schema.NullOr(Schema.String)
 
-// f, e and b are always written together by commit-6.
+// f, e and b are always written together by commit-7.
 const toIdempotencyRecord = (
   fingerprint: string | null,
   lastEventId: string | null,
@@ -66,21 +66,31 @@ export interface LoadInput {
 }
 
 const decodeLoadReply = Schema.decodeUnknownSync(
-  Schema.Tuple([NullableString, NullableString, NullableString, Schema.Number, NullableString, NullableString, NullableString])
+  Schema.Tuple([
+    NullableString,
+    NullableString,
+    NullableString,
+    Schema.Number,
+    NullableString,
+    NullableString,
+    NullableString,
+    NullableString
+  ])
 )
 
 export const loadScript: Script<LoadInput, Loaded> = {
   name: "load",
-  keys: ({ keys, idempotencyKey }) => [keys.snapshot, keys.idempotency(idempotencyKey ?? "")],
+  keys: ({ keys, idempotencyKey }) => [keys.snapshot, keys.idempotency(idempotencyKey ?? ""), keys.tombstone],
   args: ({ idempotencyKey }) => [idempotencyKey === undefined ? "0" : "1"],
   decode: (reply) => {
-    const [state, version, lastEventId, serverTimeMs, fingerprint, idemEventId, body] = decodeLoadReply(reply)
+    const [state, version, lastEventId, serverTimeMs, fingerprint, idemEventId, body, tombstone] = decodeLoadReply(reply)
     return {
       state,
       version: version === null ? 0 : Number(version),
       lastEventId,
       serverTimeMs,
-      idempotent: toIdempotencyRecord(fingerprint, idemEventId, body)
+      idempotent: toIdempotencyRecord(fingerprint, idemEventId, body),
+      deleted: state === null && tombstone !== null
     }
   }
 }
@@ -124,7 +134,8 @@ export const commitScript: Script<CommitInput, CommitOutcome> = {
     keys.log,
     keys.deadlines,
     keys.idempotency(idempotency?.key ?? ""),
-    keys.feed
+    keys.feed,
+    keys.tombstone
   ],
   args: (input) => {
     const args = [

@@ -107,9 +107,10 @@ export const expectAuditMatchesRedis = async (
   prefix: string,
   databaseUrl: string,
   sessionIds: ReadonlyArray<string>,
-  timeoutMs = 30_000
+  timeoutMs = 30_000,
+  redisUrl?: string
 ): Promise<number> => {
-  const store = storeReader(prefix)
+  const store = storeReader(prefix, redisUrl)
   const audit = auditReader(databaseUrl)
   try {
     const streams = new Map<string, Awaited<ReturnType<typeof store.read>>["events"]>()

@@ -15,9 +15,9 @@ export const testPrefix = (fileTag: string): string => {
 }
 
 /** RedisClient + StoreSettings + EventStore against the test Redis, every service exposed. */
-export const storeLayer = (prefix: string, settings: Partial<StoreSettingsShape> = {}) =>
+export const storeLayer = (prefix: string, settings: Partial<StoreSettingsShape> = {}, url = redisUrl) =>
   EventStore.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(RedisClient.layer(redisUrl), StoreSettings.layer({ ...settings, keyPrefix: prefix })))
+    Layer.provideMerge(Layer.mergeAll(RedisClient.layer(url), StoreSettings.layer({ ...settings, keyPrefix: prefix })))
   )
 
 /** Deletes every `prefix*` key with SCAN + UNLINK (call in afterAll). */

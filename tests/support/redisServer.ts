@@ -1,4 +1,7 @@
-/** A redis-server of a test's own, on a free port with AOF in a temp dir, that the test may crash and restart. */
+/**
+ * A redis-server of a test's own, on a free port, that the test may crash and restart: with AOF in a
+ * temp dir (it comes back with its data), or without persistence (it comes back empty).
+ */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -16,15 +19,17 @@ export interface OwnRedis {
 const exitOf = (child: ChildProcess) =>
   new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
 
-export const startOwnRedis = async (): Promise<OwnRedis> => {
+export const startOwnRedis = async (options: { readonly persistence?: boolean } = {}): Promise<OwnRedis> => {
   const dir = await mkdtemp(path.join(tmpdir(), "synckairos-redis-"))
   const port = await freePort()
   const url = `redis://127.0.0.1:${port}`
   // appendfsync always: every reply, including a blocked XREAD's, goes out only after its write is on
   // disk, so a crash never takes back an event a reader has already seen.
   const args = [
-    "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
-    "--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction"
+    "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--maxmemory-policy", "noeviction",
+    // DEBUG SLEEP stalls the server in the fault tests.
+    "--enable-debug-command", "local",
+    ...(options.persistence === false ? ["--appendonly", "no"] : ["--appendonly", "yes", "--appendfsync", "always"])
   ]
   const launch = async () => {
     const child = spawn("redis-server", args, { stdio: "ignore" })

@@ -3,7 +3,7 @@ import { Effect, ManagedRuntime } from "effect"
 import { replay, type SessionState } from "../../src/domain/index.ts"
 import { decodeState, fromStoredEvent } from "../../src/app/sessionCodec.ts"
 import { EventStore, type StoredEvent } from "../../src/infra/EventStore.ts"
-import { storeLayer } from "./redis.ts"
+import { redisUrl, storeLayer } from "./redis.ts"
 
 export interface StoredSession {
   readonly snapshot: SessionState | null
@@ -13,8 +13,8 @@ export interface StoredSession {
   readonly replayed: SessionState | null
 }
 
-export const storeReader = (prefix: string) => {
-  const runtime = ManagedRuntime.make(storeLayer(prefix))
+export const storeReader = (prefix: string, url = redisUrl) => {
+  const runtime = ManagedRuntime.make(storeLayer(prefix, {}, url))
   const read = (sessionId: string): Promise<StoredSession> =>
     runtime.runPromise(Effect.gen(function*() {
       const store = yield* EventStore

@@ -1,10 +1,11 @@
 import swagger from "@fastify/swagger"
 import swaggerUi from "@fastify/swagger-ui"
 import { Effect, type ManagedRuntime } from "effect"
-import Fastify, { type FastifyError, type FastifyInstance, LogController } from "fastify"
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from "fastify"
 import { EventStore } from "../../infra/EventStore.ts"
 import { RedisClient } from "../../infra/RedisClient.ts"
 import { AuditMonitor } from "../../infra/audit/AuditMonitor.ts"
+import { ProjectorHealth } from "../../infra/audit/ProjectorHealth.ts"
 import { AuditRepository } from "../../infra/pg/AuditRepository.ts"
 import { ServerClock } from "../../infra/ServerClock.ts"
 import { AppConfig, type AppSettings } from "../AppConfig.ts"
@@ -15,6 +16,7 @@ import { CommandHandler } from "../CommandHandler.ts"
 import { demoRoutes, demoTokens } from "../demo/demoRoutes.ts"
 import { History } from "../History.ts"
 import type { ApiServices } from "../layers.ts"
+import { ProcessLogger } from "../logger.ts"
 import { Metrics, metricsRoutes } from "../metrics.ts"
 import { FanOut } from "../ws/FanOut.ts"
 import { websocketGateway } from "../ws/gateway.ts"
@@ -40,7 +42,7 @@ export type HttpSurface = "api" | "operations"
  */
 export const buildHttpApp = async (
   runtime: ManagedRuntime.ManagedRuntime<ApiServices, unknown>,
-  settings: Pick<AppSettings, "bodyLimitBytes" | "logLevel">,
+  settings: Pick<AppSettings, "bodyLimitBytes">,
   surface: HttpSurface = "api"
 ): Promise<FastifyInstance> => {
   const services = await runtime.runPromise(Effect.all({
@@ -53,7 +55,9 @@ export const buildHttpApp = async (
     config: Effect.service(AppConfig),
     history: Effect.service(History),
     repository: Effect.service(AuditRepository),
-    monitor: Effect.service(AuditMonitor)
+    monitor: Effect.service(AuditMonitor),
+    logger: Effect.service(ProcessLogger),
+    health: Effect.service(ProjectorHealth)
   }))
 
   const { config } = services
@@ -61,12 +65,12 @@ export const buildHttpApp = async (
 
   const app = Fastify({
     bodyLimit: settings.bodyLimitBytes,
-    logger: {
-      level: settings.logLevel,
-      // Credentials travel in the Authorization header and, for /ws, in the token query parameter.
+    // The process's logger, so that Fastify's lines have the shape of every other line. Credentials
+    // travel in the Authorization header and, for /ws, in the token query parameter: never logged.
+    loggerInstance: services.logger.child({ component: "http" }, {
       redact: ["req.headers.authorization"],
-      serializers: { req: (request) => ({ method: request.method, url: withoutToken(request.url), reqId: request.id }) }
-    },
+      serializers: { req: (request: { method: string; url: string; id: string }) => ({ method: request.method, url: withoutToken(request.url), reqId: request.id }) }
+    }) satisfies FastifyBaseLogger as FastifyBaseLogger,
     // A line per request would cost more than the request itself on the hot path.
     logController: new LogController({ disableRequestLogging: true }),
     // Reject what the schema does not name instead of silently dropping it, and never coerce types.
@@ -140,7 +144,11 @@ export const buildHttpApp = async (
     await app.register(historyRoutes(services.history))
     await app.register(tokenRoutes(services.handler, services.history, config.tokenSecret))
   }
-  await app.register(systemRoutes({ ...services, audit: auditReadiness(services), auth: authenticator.enabled ? "on" : "off" }))
+  await app.register(systemRoutes({
+    ...services,
+    audit: auditReadiness({ ...services, lagAlarmMs: services.config.auditLagAlarmMs }),
+    auth: authenticator.enabled ? "on" : "off"
+  }))
   await app.register(metricsRoutes(services.metrics))
   if (surface === "api") {
     await app.register(websocketGateway(services, services.config))

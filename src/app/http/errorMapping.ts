@@ -1,6 +1,7 @@
 import type { FieldIssue } from "../../domain/index.ts"
 import type { AuditUnavailable } from "../../infra/pg/AuditRepository.ts"
 import type { CommandError } from "../CommandHandler.ts"
+import type { SessionDeleted } from "../errors.ts"
 
 export interface HttpFailure {
   readonly status: number
@@ -10,7 +11,7 @@ export interface HttpFailure {
 }
 
 /** Every failure a request can end in: a command's, or the audit's when a read needs PostgreSQL. */
-export type RequestError = CommandError | AuditUnavailable
+export type RequestError = CommandError | SessionDeleted | AuditUnavailable
 
 /** Every failure a request can end in, and the one status and code each answers with. */
 export const toHttpFailure = (error: RequestError): HttpFailure => {
@@ -18,6 +19,7 @@ export const toHttpFailure = (error: RequestError): HttpFailure => {
     case "InvalidCommand":
       return { status: 400, code: "VALIDATION_ERROR", message: "request validation failed", details: error.issues }
     case "SessionNotFound":
+    case "SessionDeleted":
       return { status: 404, code: "SESSION_NOT_FOUND", message: error.message }
     case "SessionAlreadyExists":
       return { status: 409, code: "SESSION_EXISTS", message: error.message }

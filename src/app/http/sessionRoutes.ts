@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify"
 import type { Command, CreateSessionInput, SyncMode, TimeoutAction } from "../../domain/index.ts"
 import { type Action, actingParticipantOf } from "../auth/access.ts"
 import { credentialOf } from "../auth/accessControl.ts"
-import type { CommandHandler, Outcome } from "../CommandHandler.ts"
+import type { CommandError, CommandHandler, Outcome } from "../CommandHandler.ts"
 import type { History } from "../History.ts"
 import { validationFailure } from "./errorMapping.ts"
 import { requestOptions } from "./requestOptions.ts"
@@ -59,6 +59,8 @@ const stateAnswer = ({ state, serverTimeMs }: Outcome) => state === null ? {} : 
 const switchAnswer = ({ state, events, serverTimeMs }: Outcome) =>
   state === null ? {} : switchView(state, events, serverTimeMs)
 
+type Execution = Effect.Effect<Record<string, unknown>, CommandError>
+
 const errors = {
   400: errorResponse,
   401: errorResponse,
@@ -78,11 +80,12 @@ export const sessionRoutes = (handler: CommandHandler["Service"], history: Histo
     cmd: Command,
     body: { expected_version?: number } | null,
     render: (outcome: Outcome) => Record<string, unknown>,
-    status = 200
+    status = 200,
+    settle: (execution: Execution) => Execution = (execution) => execution
   ) => {
     const parsed = requestOptions(request, body?.expected_version ?? undefined)
     if ("issues" in parsed) return sendFailure(reply, validationFailure(400, parsed.issues))
-    return answer(reply, status, handler.execute(sessionId, cmd, { ...parsed.options, render }).pipe(Effect.map((a) => a.body)))
+    return answer(reply, status, settle(handler.execute(sessionId, cmd, { ...parsed.options, render }).pipe(Effect.map((a) => a.body))))
   }
 
   app.post<{ Body: CreateBody }>("/v1/sessions", {
@@ -124,7 +127,10 @@ export const sessionRoutes = (handler: CommandHandler["Service"], history: Histo
   app.delete<{ Params: { id: string } }>("/v1/sessions/:id", {
     config: { action: "delete" },
     schema: { tags: ["sessions"], summary: "Delete a session", params: sessionIdParams, response: { 204: { type: "null" }, ...errors } }
-  }, (request, reply) => command(request, reply, request.params.id, { type: "DeleteSession" }, null, () => ({}), 204))
+  }, (request, reply) =>
+    // Idempotent, as v2 clients expect: a retry after a lost answer, or a session already gone, is not an error.
+    command(request, reply, request.params.id, { type: "DeleteSession" }, null, () => ({}), 204, (execution) =>
+      execution.pipe(Effect.catchTag("SessionNotFound", () => Effect.succeed({})))))
 
   app.get<{ Params: { id: string } }>("/v1/sessions/:id", {
     config: { action: "read" },

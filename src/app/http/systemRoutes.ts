@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify"
 import type { RedisClient } from "../../infra/RedisClient.ts"
 import type { ServerClock } from "../../infra/ServerClock.ts"
 import type { AuditReadiness } from "../auditReadiness.ts"
-import { errorResponse, timeResponse } from "./schemas.ts"
+import { timeResponse } from "./schemas.ts"
 
 /** Served only to tell clients how far their clocks are off; see docs/feeds.md on client clocks. */
 const DRIFT_TOLERANCE_MS = 50
@@ -29,15 +29,19 @@ async (app: FastifyInstance) => {
   app.get("/ready", {
     schema: {
       tags: ["operations"],
-      summary: "Redis answers: this instance can serve commands (status \"degraded\" when the audit is down or behind); auth \"on\" or \"off\"",
-      security: [],
-      response: { 503: errorResponse }
+      summary:
+        "Redis answers: this instance can serve commands. Status \"degraded\" when PostgreSQL is down (200) or an audit alarm is raised (503, named in checks.audit.alarms); 503 NOT_READY when Redis does not answer; auth \"on\" or \"off\"",
+      security: []
     }
   }, async (_request, reply) => {
     const result = await Effect.runPromise(Effect.result(deps.redis.ping))
     if (result._tag === "Success") {
       const audit = await Effect.runPromise(deps.audit)
-      return { status: audit.degraded ? "degraded" : "ready", auth: deps.auth, checks: { redis: "ok", ...audit.checks } }
+      return reply.status(audit.alarms.length > 0 ? 503 : 200).send({
+        status: audit.degraded ? "degraded" : "ready",
+        auth: deps.auth,
+        checks: { redis: "ok", ...audit.checks }
+      })
     }
     return reply.status(503).send({
       error: { code: "NOT_READY", message: "Redis does not answer", details: { redis: result.failure.message } }

@@ -1,7 +1,14 @@
 import { Context, Effect, Layer } from "effect"
+import { EventStore } from "../../infra/EventStore.ts"
 import { type LogEntry, ShardLogReader } from "../../infra/ShardLogReader.ts"
 
-export type EntryListener = (entry: LogEntry) => void
+/** One follower of a session on this instance (a feed). */
+export interface Subscriber {
+  /** Every entry of the session, in log order. */
+  readonly entry: (entry: LogEntry) => void
+  /** Redis lost the session's shard log: what the subscriber derived from it must be read again. */
+  readonly resync: () => void
+}
 
 /**
  * Dispatches the shard logs to this instance's subscribers, by session. Every instance reads every
@@ -9,33 +16,41 @@ export type EntryListener = (entry: LogEntry) => void
  * instance committed them; the only state kept here is who is subscribed.
  */
 export class FanOut extends Context.Service<FanOut, {
-  /** Hands every entry of the session read from now on to `listener`, in log order, until the returned function is called. */
-  readonly subscribe: (sessionId: string, listener: EntryListener) => () => void
+  /** Hands every entry of the session read from now on to `subscriber`, in log order, until the returned function is called. */
+  readonly subscribe: (sessionId: string, subscriber: Subscriber) => () => void
 }>()("synckairos/app/ws/FanOut") {
   static readonly layer = Layer.effect(
     FanOut,
     Effect.gen(function*() {
       const reader = yield* ShardLogReader
-      const bySession = new Map<string, Set<EntryListener>>()
+      const { shardOf } = yield* EventStore
+      const bySession = new Map<string, Set<Subscriber>>()
 
-      yield* reader.listen((entries) => {
-        for (const entry of entries) {
-          const listeners = bySession.get(entry.sessionId)
-          if (listeners === undefined) continue
-          for (const listener of listeners) listener(entry)
+      yield* reader.listen(
+        (entries) => {
+          for (const entry of entries) {
+            const subscribers = bySession.get(entry.sessionId)
+            if (subscribers === undefined) continue
+            for (const subscriber of subscribers) subscriber.entry(entry)
+          }
+        },
+        (shards) => {
+          for (const [sessionId, subscribers] of bySession) {
+            if (shards.has(shardOf(sessionId))) subscribers.forEach((subscriber) => subscriber.resync())
+          }
         }
-      })
+      )
 
-      const subscribe = (sessionId: string, listener: EntryListener) => {
-        let listeners = bySession.get(sessionId)
-        if (listeners === undefined) {
-          listeners = new Set()
-          bySession.set(sessionId, listeners)
+      const subscribe = (sessionId: string, subscriber: Subscriber) => {
+        let subscribers = bySession.get(sessionId)
+        if (subscribers === undefined) {
+          subscribers = new Set()
+          bySession.set(sessionId, subscribers)
         }
-        listeners.add(listener)
+        subscribers.add(subscriber)
         return () => {
-          listeners.delete(listener)
-          if (listeners.size === 0 && bySession.get(sessionId) === listeners) bySession.delete(sessionId)
+          subscribers.delete(subscriber)
+          if (subscribers.size === 0 && bySession.get(sessionId) === subscribers) bySession.delete(sessionId)
         }
       }
       return FanOut.of({ subscribe })

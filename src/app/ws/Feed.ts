@@ -85,7 +85,7 @@ export class Feed {
     private readonly sessionId: string,
     private readonly outlet: Outlet
   ) {
-    this.unsubscribe = deps.fanOut.subscribe(sessionId, (entry) => this.onEntry(entry))
+    this.unsubscribe = deps.fanOut.subscribe(sessionId, { entry: (entry) => this.onEntry(entry), resync: () => this.resync() })
   }
 
   /** CONNECTED, then the events after `since` while the stream still has them, else STATE_SYNC. */
@@ -98,7 +98,7 @@ export class Feed {
     this.catchUp(since, false)
   }
 
-  /** A fresh STATE_SYNC (v2's RECONNECT). */
+  /** A fresh STATE_SYNC (v2's RECONNECT; and when Redis lost the session's shard log). */
   resync(): void {
     this.catchUp(undefined, false)
   }

@@ -49,6 +49,6 @@ export const planCatchUp = (
     }
     return yield* deps.handler.read(sessionId).pipe(
       Effect.map((read): CatchUp => ({ _tag: "Sync", state: read.state, lastEventId: read.lastEventId ?? "" })),
-      Effect.catchTag("SessionNotFound", () => Effect.succeed<CatchUp>({ _tag: "NotFound" }))
+      Effect.catchTag(["SessionNotFound", "SessionDeleted"], () => Effect.succeed<CatchUp>({ _tag: "NotFound" }))
     )
   })

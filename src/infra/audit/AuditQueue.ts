@@ -14,19 +14,21 @@ export const auditQueuePrefix = (keyPrefix: string): string => `${keyPrefix}{aud
 
 /**
  * A connection of BullMQ's own, like the app's (standalone or cluster) but with the options BullMQ
- * needs; BullMQ closes it with the queue or worker. BullMQ refuses an ioredis keyPrefix; ours has none.
- */
-/**
- * A connection of BullMQ's own (it must not share the service's), closed when the scope closes, after the
- * queue or worker acquired later in it: BullMQ leaves open a connection it was handed.
+ * needs (it must not share the service's; BullMQ refuses an ioredis keyPrefix, ours has none). It is
+ * closed when the scope closes, after the queue or worker acquired later in it: BullMQ leaves open a
+ * connection it was handed.
  */
 export const bullConnection = (connection: RedisConnection, options: Partial<RedisOptions>) =>
   Effect.acquireRelease(
-    Effect.sync((): RedisConnection =>
-      "nodes" in connection
+    Effect.sync((): RedisConnection => {
+      const copy: RedisConnection = "nodes" in connection
         ? connection.duplicate(undefined, { redisOptions: { ...connection.options.redisOptions, ...options } })
         : connection.duplicate(options)
-    ),
+      // Reported by the queue's or worker's calls that fail; without a listener ioredis prints each
+      // reconnect error as a line of its own, outside the log format.
+      copy.on("error", () => undefined)
+      return copy
+    }),
     (own) => Effect.sync(() => own.disconnect())
   )
 

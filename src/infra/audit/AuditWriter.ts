@@ -27,6 +27,10 @@ export const auditWriterLayer: Layer.Layer<
     const repository = yield* AuditRepository
     const observer = yield* AuditObserver
     const clock = yield* ServerClock
+    // BullMQ calls back outside any fiber: run there on this layer's context, whose logger is the process's.
+    const context = yield* Effect.context<never>()
+    const runPromise = Effect.runPromiseWith(context)
+    const runFork = Effect.runForkWith(context)
 
     const write = (batch: AuditBatch) =>
       repository.writeBatch(batch).pipe(
@@ -44,7 +48,7 @@ export const auditWriterLayer: Layer.Layer<
     const connection = yield* bullConnection(redis.connection, { maxRetriesPerRequest: null, commandTimeout: undefined })
     yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const worker = new Worker<AuditBatch>(queue.name, (job) => Effect.runPromise(write(withIncarnations(job.data))), {
+        const worker = new Worker<AuditBatch>(queue.name, (job) => runPromise(write(withIncarnations(job.data))), {
           connection,
           prefix: queue.prefix,
           concurrency: settings.workerConcurrency,
@@ -52,7 +56,7 @@ export const auditWriterLayer: Layer.Layer<
           stalledInterval: Math.min(settings.reclaimIdleMs, 5000)
         })
         worker.on("failed", (job) => observer.failed(job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1)))
-        worker.on("error", (error) => Effect.runFork(Effect.logWarning("audit worker error", error.message)))
+        worker.on("error", (error) => runFork(Effect.logWarning("audit worker error", { error: error.message })))
         return worker
       }),
       (worker) => Effect.promise(() => worker.close().catch(() => undefined))
@@ -64,5 +68,5 @@ export const auditWriterLayer: Layer.Layer<
       Effect.ignore
     )
     yield* Effect.forkScoped(Effect.forever(Effect.delay(redrive, settings.redriveIntervalMs)))
-  })
+  }).pipe(Effect.annotateLogs("component", "audit"))
 )

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
-import { Effect, Layer, Schedule } from "effect"
+import { Effect, Layer, Schedule, Semaphore } from "effect"
 import { makeKeySchema } from "../keys.ts"
-import { RedisClient, type RedisUnavailable } from "../RedisClient.ts"
+import { gapAfterReset, type LogGap, type LogLook, readLogLook, wasReset } from "../logLook.ts"
+import { RedisClient, RedisUnavailable } from "../RedisClient.ts"
 import type { RedisConnection } from "../scripts.ts"
 import { ServerClock } from "../ServerClock.ts"
 import { type LogEntry, toEntry } from "../ShardLogReader.ts"
@@ -13,8 +14,12 @@ import { AuditObserver } from "./AuditObserver.ts"
 import { AuditQueue } from "./AuditQueue.ts"
 import { AuditSettings } from "./AuditSettings.ts"
 import { fieldsOf, readGroupInfo } from "./groupInfo.ts"
+import { ProjectorHealth } from "./ProjectorHealth.ts"
 
 export const AUDIT_GROUP = "audit"
+
+/** NOGROUP: the group (and perhaps the log) is gone; a blocked read is also woken so when its log is deleted. */
+const isGroupGone = (message: string) => message.includes("NOGROUP") || message.includes("no longer exists")
 
 type RawEntry = [string, Array<string> | null]
 
@@ -33,11 +38,18 @@ const BLOCK_MS = 2000
  * long (it died) are claimed and handed off again; the log is trimmed up to what the group has
  * acknowledged (never further), keeping `shardLogRetentionMs` of history for readers resuming after
  * a reconnect; and consumers long gone are removed from the group.
+ *
+ * Redis may lose the logs (FLUSHALL, a restart without persistence, a failover to a replica that
+ * lacked the latest writes): the next commits create them again, without the group. A read that
+ * finds no group, and every maintenance pass, look at each log: a missing group is created again
+ * (from the log's start, so every entry still in Redis is audited; PostgreSQL's unique key makes
+ * a second delivery a no-op), and a log whose history went back since the last look is reported
+ * with the range of ids this projector had not taken when it was lost (a metric and one error line).
  */
 export const projectorLayer: Layer.Layer<
   never,
   RedisUnavailable,
-  RedisClient | StoreSettings | AuditSettings | AuditQueue | AuditObserver | ServerClock
+  RedisClient | StoreSettings | AuditSettings | AuditQueue | AuditObserver | ServerClock | ProjectorHealth
 > = Layer.effectDiscard(
   Effect.gen(function*() {
     const redis = yield* RedisClient
@@ -46,6 +58,7 @@ export const projectorLayer: Layer.Layer<
     const queue = yield* AuditQueue
     const observer = yield* AuditObserver
     const clock = yield* ServerClock
+    const health = yield* ProjectorHealth
     const keys = makeKeySchema(store)
     const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`
     const maintenanceMs = Math.min(settings.reclaimIdleMs, 5000)
@@ -58,8 +71,14 @@ export const projectorLayer: Layer.Layer<
         })
       )
 
+    /** By shard: the newest log id this process handed off, and the log as the last look found it. */
+    const handedOff = new Map<number, string>()
+    const looks = new Map<number, LogLook>()
+
     const handOff = Effect.fnUntraced(function*(shard: number, raw: ReadonlyArray<[string, Array<string>]>, reclaimed: boolean) {
       const entries: Array<LogEntry> = raw.map((item) => toEntry(shard, item))
+      const newest = entries.at(-1)!.logId
+      if (compareStreamIds(newest, handedOff.get(shard) ?? "0-0") > 0) handedOff.set(shard, newest)
       yield* queue.handOff(jobIdOf(shard, entries), batchOf(entries)).pipe(Effect.retry(retrying))
       yield* redis.use((c) => c.xack(keys.shard(shard).log, AUDIT_GROUP, ...entries.map((e) => e.logId))).pipe(
         Effect.retry(retrying)
@@ -67,17 +86,55 @@ export const projectorLayer: Layer.Layer<
       observer.handedOff(entries.length, reclaimed)
     })
 
+    /** Looks at one log: creates its group again when it is missing, and returns the gap when the log was lost. */
+    const recoverShard = Effect.fnUntraced(function*(shard: number) {
+      const key = keys.shard(shard).log
+      const [look, group] = yield* Effect.all([readLogLook(redis, keys.shard(shard)), readGroupInfo(redis, key, AUDIT_GROUP)])
+      const reset = wasReset(looks.get(shard), look)
+      looks.set(shard, look)
+      if (group === null) yield* ensureGroup(key)
+      if (!reset) return null
+      const gap = gapAfterReset(shard, handedOff.get(shard) ?? null, look)
+      handedOff.delete(shard)
+      return gap
+    })
+
+    const reportGaps = (gaps: ReadonlyArray<LogGap>) =>
+      Effect.gen(function*() {
+        observer.gaps(gaps)
+        yield* Effect.logError("audit: Redis lost shard logs; events committed in these ranges before the loss are not in the audit", {
+          gaps: gaps.map((gap) => ({ shard: gap.shard, after: gap.after, before: gap.before ?? "the loss" }))
+        })
+      })
+
+    // One look at every log at a time: the first tail to find its group gone recovers them all.
+    const recovering = yield* Semaphore.make(1)
+    const recover = recovering.withPermits(1)(
+      Effect.forEach(Array.from({ length: store.shardCount }, (_, shard) => shard), recoverShard).pipe(
+        Effect.map((gaps) => gaps.filter((gap): gap is LogGap => gap !== null)),
+        Effect.flatMap((gaps) => gaps.length === 0 ? Effect.void : reportGaps(gaps))
+      )
+    )
+
     const tail = Effect.fnUntraced(function*(shard: number, connection: RedisConnection) {
       const key = keys.shard(shard).log
       const read = (count: number, block: boolean) =>
-        Effect.tryPromise(() =>
-          block
-            ? connection.xreadgroup("GROUP", AUDIT_GROUP, consumer, "COUNT", count, "BLOCK", BLOCK_MS, "STREAMS", key, ">")
-            : connection.xreadgroup("GROUP", AUDIT_GROUP, consumer, "COUNT", count, "STREAMS", key, ">")
-        ).pipe(
+        Effect.tryPromise({
+          try: () =>
+            block
+              ? connection.xreadgroup("GROUP", AUDIT_GROUP, consumer, "COUNT", count, "BLOCK", BLOCK_MS, "STREAMS", key, ">")
+              : connection.xreadgroup("GROUP", AUDIT_GROUP, consumer, "COUNT", count, "STREAMS", key, ">"),
+          catch: (cause) => new RedisUnavailable({ message: String(cause) })
+        }).pipe(
           Effect.map((reply) => (reply as Array<[string, Array<[string, Array<string>]>]> | null)?.[0]?.[1] ?? []),
-          // The log was deleted (and its group with it): start it again.
-          Effect.tapError((error) => String(error).includes("NOGROUP") ? Effect.ignore(ensureGroup(key)) : Effect.void),
+          Effect.tap(() => Effect.sync(() => health.readSucceeded(shard))),
+          Effect.tapError((error) =>
+            Effect.andThen(
+              Effect.sync(() => health.readFailed(shard, error.message)),
+              // The log was lost, or deleted, and its group with it: recover, then read again.
+              isGroupGone(error.message) ? Effect.ignore(recover) : Effect.void
+            )
+          ),
           Effect.retry(retrying)
         )
       while (true) {
@@ -135,22 +192,24 @@ export const projectorLayer: Layer.Layer<
       }
     })
 
-    const maintain = Effect.forEach(
-      Array.from({ length: store.shardCount }, (_, shard) => shard),
-      (shard) =>
-        Effect.all([reclaim(shard), trim(shard), forgetDeadConsumers(shard)], { discard: true }).pipe(
-          Effect.catch((error) => Effect.logWarning("audit: shard-log maintenance failed", { shard, error: error.message }))
-        ),
-      { discard: true }
+    const maintain = Effect.andThen(
+      recover.pipe(Effect.catch((error) => Effect.logWarning("audit: shard-log recovery check failed", { error: error.message }))),
+      Effect.forEach(
+        Array.from({ length: store.shardCount }, (_, shard) => shard),
+        (shard) =>
+          Effect.all([reclaim(shard), trim(shard), forgetDeadConsumers(shard)], { discard: true }).pipe(
+            Effect.catch((error) => Effect.logWarning("audit: shard-log maintenance failed", { shard, error: error.message }))
+          ),
+        { discard: true }
+      )
     )
 
-    for (let shard = 0; shard < store.shardCount; shard++) {
-      yield* ensureGroup(keys.shard(shard).log)
-    }
+    // Creates the groups, and takes the first look at every log.
+    yield* recover
     for (let shard = 0; shard < store.shardCount; shard++) {
       const connection = yield* redis.dedicated(BLOCK_MS)
       yield* Effect.forkScoped(tail(shard, connection))
     }
     yield* Effect.forkScoped(Effect.forever(Effect.delay(maintain, maintenanceMs)))
-  })
+  }).pipe(Effect.annotateLogs("component", "audit"))
 )

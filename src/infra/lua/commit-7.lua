@@ -14,6 +14,9 @@
     KEYS[5] idempotency hash of (session, key); the session's idem key with an empty name when
             ARGV[7] is "0" (never written then)
     KEYS[6] shard feed channel (SPUBLISH; same hash tag, so the same cluster slot)
+    KEYS[7] the session's tombstone (string: the id of the event that deleted it), written when the
+            commit deletes the session so that reads answer "deleted" at once instead of falling back
+            to an older audited state; removed when a commit creates the session again
 
     ARGV[1]  expected version (integer; 0 = the session must not exist yet)
     ARGV[2]  session id (deadline member, "sid" field of the shard log)
@@ -32,7 +35,7 @@
              version only: with the version it names one snapshot, even across a session deleted and
              created again under the same id
     ARGV[14] epoch ms the events were decided at, read from a local estimate of this server's clock;
-             "" when it came from Redis TIME in load-2 (then it needs no check)
+             "" when it came from Redis TIME in load-3 (then it needs no check)
     ARGV[15] number of events N (>= 1), followed by N groups of 5:
              version (integer), type, at (epoch ms), payload JSON, state-after JSON (empty for the
              last event, whose state-after is the snapshot in ARGV[4])
@@ -93,6 +96,7 @@ end
 -- follow the old one's even within the same millisecond and a stream id names one session's event.
 if expected == 0 then
   redis.call("XTRIM", KEYS[2], "MAXLEN", 0)
+  redis.call("DEL", KEYS[7])
 end
 
 local sessionId = ARGV[2]
@@ -134,6 +138,8 @@ if ARGV[3] == "1" then
   redis.call("EXPIRE", KEYS[1], ttl)
 else
   redis.call("DEL", KEYS[1])
+  -- Lives as long as the stream: past that, the audit has the deletion (or the lag alarm says it has not).
+  redis.call("SET", KEYS[7], lastId, "EX", ttl)
 end
 redis.call("EXPIRE", KEYS[2], ttl)
 
