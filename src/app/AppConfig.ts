@@ -1,9 +1,12 @@
 import { Config, Context, Effect, Layer, Schema } from "effect"
+import { redisTargetOf } from "../infra/RedisTarget.ts"
 
 const settings = Config.all({
   port: Config.Port("PORT").pipe(Config.withDefault(3000)),
   host: Config.String("HOST").pipe(Config.withDefault("0.0.0.0")),
-  redisUrl: Config.String("REDIS_URL").pipe(Config.withDefault("redis://127.0.0.1:6379")),
+  // One node, or a cluster's seeds: exactly one of the two (both empty: redis://127.0.0.1:6379).
+  redisUrl: Config.String("REDIS_URL").pipe(Config.withDefault("")),
+  redisClusterNodes: Config.String("REDIS_CLUSTER_NODES").pipe(Config.withDefault("")),
   keyPrefix: Config.String("REDIS_KEY_PREFIX").pipe(Config.withDefault("sk:")),
   shardCount: Config.Int("SHARD_COUNT").pipe(Config.withDefault(16)),
   sessionTtlSeconds: Config.Int("SESSION_TTL_SECONDS").pipe(Config.withDefault(3600)),
@@ -42,8 +45,9 @@ export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguratio
 }) {}
 
 /** Store settings (prefix, shard count, TTLs, caps) are checked where they are used: StoreSettings. */
-const problemsOf = (s: AppSettings): Array<string> =>
-  Object.entries({
+const problemsOf = (s: AppSettings): Array<string> => {
+  const redis = redisTargetOf(s)
+  return Object.entries({
     COMMAND_MAX_ATTEMPTS: s.commandMaxAttempts,
     BODY_LIMIT_BYTES: s.bodyLimitBytes,
     SHUTDOWN_GRACE_MS: s.shutdownGraceMs,
@@ -55,6 +59,8 @@ const problemsOf = (s: AppSettings): Array<string> =>
     .filter(([, value]) => value <= 0)
     .map(([name, value]) => `${name} must be a positive integer, got ${value}`)
     .concat(s.snapshotCacheSessions < 0 ? [`SNAPSHOT_CACHE_SESSIONS must be 0 (off) or a positive integer, got ${s.snapshotCacheSessions}`] : [])
+    .concat(redis._tag === "Invalid" ? [redis.reason] : [])
+}
 
 const checked = (s: AppSettings) => {
   const problems = problemsOf(s)

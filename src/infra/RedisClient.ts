@@ -1,5 +1,6 @@
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis"
 import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import type { RedisTarget } from "./RedisTarget.ts"
 import { invokeScript, type RedisConnection, registerScripts, type Script } from "./scripts.ts"
 
 export class RedisUnavailable extends Schema.TaggedError<RedisUnavailable>()("RedisUnavailable", {
@@ -45,6 +46,20 @@ const connectionOptions = {
   connectTimeout: COMMAND_TIMEOUT_MS,
   retryStrategy: reconnectDelayMs
 } satisfies RedisOptions
+
+/**
+ * A new connection to the same Redis (node or cluster) with some options replaced; the caller owns
+ * it. For libraries that want a connection of their own (BullMQ, a rate limiter's store): on a
+ * cluster, `options` apply to each node's connection and `clusterOptions` to the cluster client.
+ */
+export const duplicateConnection = (
+  connection: RedisConnection,
+  options: Partial<RedisOptions>,
+  clusterOptions: Partial<ClusterOptions> = {}
+): RedisConnection =>
+  "nodes" in connection
+    ? connection.duplicate(undefined, { ...clusterOptions, redisOptions: { ...connection.options.redisOptions, ...options } })
+    : connection.duplicate(options)
 
 const make = (create: () => RedisConnection) =>
   Effect.gen(function*() {
@@ -94,9 +109,7 @@ const make = (create: () => RedisConnection) =>
       Effect.acquireRelease(
         Effect.tryPromise({
           try: async () => {
-            const copy: RedisConnection = "nodes" in connection
-              ? connection.duplicate(undefined, { ...clusterOptions, lazyConnect: true, redisOptions: { ...connectionOptions, ...options } })
-              : connection.duplicate({ ...options, lazyConnect: true })
+            const copy = duplicateConnection(connection, { ...options, lazyConnect: true }, { ...clusterOptions, lazyConnect: true })
             copy.on("error", () => {
               // Reported by the command that fails; without a listener ioredis would print it.
             })
@@ -134,5 +147,10 @@ export class RedisClient extends Context.Service<RedisClient, RedisClientShape>(
         })
       )
     )
+  }
+
+  /** The connection the configuration asks for: one node or a cluster. */
+  static layerFor(target: RedisTarget): Layer.Layer<RedisClient, RedisUnavailable> {
+    return target._tag === "Cluster" ? RedisClient.layerCluster(target.seeds) : RedisClient.layer(target.url)
   }
 }

@@ -1,7 +1,7 @@
 import { Queue } from "bullmq"
 import { Context, Effect, Layer } from "effect"
 import type { RedisOptions } from "ioredis"
-import { RedisClient, RedisUnavailable } from "../RedisClient.ts"
+import { duplicateConnection, RedisClient, RedisUnavailable } from "../RedisClient.ts"
 import type { RedisConnection } from "../scripts.ts"
 import { StoreSettings } from "../StoreSettings.ts"
 import { type AuditBatch, jobOldestMs } from "./AuditBatch.ts"
@@ -17,9 +17,7 @@ export const auditQueuePrefix = (keyPrefix: string): string => `${keyPrefix}{aud
  * needs; BullMQ closes it with the queue or worker. BullMQ refuses an ioredis keyPrefix; ours has none.
  */
 export const bullConnection = (connection: RedisConnection, options: Partial<RedisOptions>): RedisConnection =>
-  "nodes" in connection
-    ? connection.duplicate(undefined, { redisOptions: { ...connection.options.redisOptions, ...options } })
-    : connection.duplicate(options)
+  duplicateConnection(connection, options)
 
 /** Jobs waiting to be written, by state, and the commit time of the oldest event among them. */
 export interface QueueStatus {
