@@ -34,7 +34,7 @@ export const placementWarning = (shardCount: number, placement: ShardPlacement):
   const { shardsByMaster, idleMasters } = placement
   if (idleMasters.length === 0) return undefined
   return `SHARD_COUNT=${shardCount} puts the shards on ${shardsByMaster.size - idleMasters.length} of the cluster's ` +
-    `${shardsByMaster.size} masters (${idleMasters.join(", ")} hold none and take no load): raise SHARD_COUNT ` +
+    `${shardsByMaster.size} masters; no shard on ${idleMasters.join(", ")}, which takes no load: raise SHARD_COUNT ` +
     `(a few shards per master, e.g. 16 for 3 masters) or move slots`
 }
 
