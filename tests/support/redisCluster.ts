@@ -29,7 +29,9 @@ export interface ClusterNodeInfo {
   readonly role: "master" | "replica"
   /** For a replica, its master's id. */
   readonly masterId: string | undefined
-  /** Number of hash slots it serves (masters). */
+  /** The hash slots it serves (masters), as inclusive ranges. */
+  readonly slotRanges: ReadonlyArray<readonly [number, number]>
+  /** How many slots those are. */
   readonly slots: number
 }
 
@@ -91,17 +93,19 @@ export const retryUntil = async <A>(attempt: () => Promise<A>, timeoutMs = 5000)
 const parseNodeLine = (line: string): ClusterNodeInfo & { readonly failed: boolean } => {
   const [id, address, flags, master, , , , , ...slots] = line.split(" ")
   const port = Number(/:(\d+)@/.exec(address!)?.[1])
-  const slotCount = slots.reduce((sum, range) => {
-    if (range.startsWith("[")) return sum // a slot being migrated
-    const [from, to] = range.split("-").map(Number)
-    return sum + (to === undefined ? 1 : to - from! + 1)
-  }, 0)
+  const slotRanges = slots
+    .filter((range) => !range.startsWith("[")) // a slot being migrated
+    .map((range) => {
+      const [from, to] = range.split("-").map(Number) as [number, number | undefined]
+      return [from, to ?? from] as const
+    })
   return {
     id: id!,
     port,
     role: flags!.includes("master") ? "master" : "replica",
     masterId: master === "-" ? undefined : master,
-    slots: slotCount,
+    slotRanges,
+    slots: slotRanges.reduce((sum, [from, to]) => sum + to - from + 1, 0),
     failed: /fail/.test(flags!)
   }
 }
