@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { createRequire } from "node:module"
-import { createServer } from "node:net"
 import type { Cluster, Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
@@ -11,6 +10,7 @@ import { RedisClient } from "../../src/infra/RedisClient.ts"
 import { type LogEntry, ShardLogReader } from "../../src/infra/ShardLogReader.ts"
 import { StoreSettings } from "../../src/infra/StoreSettings.ts"
 import { compareStreamIds } from "../../src/infra/streamIds.ts"
+import { freePort } from "../support/process.ts"
 import { deleteKeysWithPrefix, storeLayer, testPrefix } from "../support/redis.ts"
 import { type RedisCluster, startRedisCluster } from "../support/redisCluster.ts"
 
@@ -371,7 +371,7 @@ describe("RedisClient", () => {
   })
 
   it("fails to build with RedisUnavailable when Redis is down", async () => {
-    const port = await freePort(0)
+    const port = await freePort()
     const started = Date.now()
     const exit = await Effect.runPromiseExit(Layer.build(RedisClient.layer(`redis://127.0.0.1:${port}`)).pipe(Effect.scoped))
     expect(Date.now() - started).toBeLessThan(2500)
@@ -379,7 +379,7 @@ describe("RedisClient", () => {
   })
 
   it("survives a dropped connection and surfaces a dead server as RedisUnavailable within ~2 s", async () => {
-    const port = await freePort(0)
+    const port = await freePort()
     ownServer = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], { stdio: "ignore" })
     const url = `redis://127.0.0.1:${port}`
     await waitFor(() => Effect.runPromise(Effect.scoped(Layer.build(RedisClient.layer(url)))))
@@ -405,17 +405,6 @@ describe("RedisClient", () => {
     }
   })
 })
-
-/** Binds `port` (0 = any) to prove it is free, and returns the port bound. */
-const freePort = (port: number) =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(port, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
 
 /** Retries `attempt` every 50 ms until it passes, at most `tries` times. */
 const waitFor = async (attempt: () => Promise<unknown>, tries = 50) => {
