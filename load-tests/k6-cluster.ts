@@ -106,6 +106,8 @@ interface K6Run {
   readonly p50: number
   readonly p95: number
   readonly p99: number
+  /** The first failed switches as switch.js logged them. */
+  readonly failures: ReadonlyArray<string>
 }
 
 const durationSeconds = (() => {
@@ -123,9 +125,12 @@ const runK6 = async (urls: ReadonlyArray<string>): Promise<K6Run> => {
     path.join(root, "load-tests/switch.js")
   ]
   // Thresholds only fail the run with a non-zero exit: the numbers are read from the summary.
-  await execFileAsync(values.k6, args, { maxBuffer: 64 * 1024 * 1024 }).catch((error: { stderr?: string }) => {
-    if (!/thresholds/.test(error.stderr ?? "")) console.error(error.stderr)
-  })
+  const output = await execFileAsync(values.k6, args, { maxBuffer: 64 * 1024 * 1024 }).then(
+    ({ stderr }) => stderr,
+    (error: { stderr?: string }) => error.stderr ?? ""
+  )
+  // switch.js logs its first failed switches with the status they answered.
+  const failures = output.split("\n").filter((line) => /answered/.test(line)).map((line) => /switch \S+ answered .*/.exec(line)?.[0] ?? line)
   const metrics = JSON.parse(await readFile(summary, "utf8")).metrics as Record<string, Record<string, number>>
   const duration = metrics["http_req_duration{name:switch}"] ?? {}
   // A rate's `passes` are the requests that failed, its `fails` those that did not.
@@ -139,7 +144,8 @@ const runK6 = async (urls: ReadonlyArray<string>): Promise<K6Run> => {
     rps: (ok + failed) / durationSeconds,
     p50: duration["med"] ?? NaN,
     p95: duration["p(95)"] ?? NaN,
-    p99: duration["p(99)"] ?? NaN
+    p99: duration["p(99)"] ?? NaN,
+    failures
   }
 }
 
@@ -169,6 +175,7 @@ const measure = async (topology: Topology, instanceCounts: ReadonlyArray<number>
           runs.push(await runK6(instances.map((instance) => instance.origin)))
           const last = runs.at(-1)!
           console.log(`${topology} x${count} run ${run + 1}: ${last.ok} ok, ${last.failed} failed, p50 ${last.p50.toFixed(2)} p95 ${last.p95.toFixed(2)} p99 ${last.p99.toFixed(2)} ms`)
+          for (const failure of last.failures) console.log(`  ${failure}`)
         }
         const keysPerMaster: Record<string, number> = {}
         for (const master of redises.masters) keysPerMaster[master.name] = (await scanAll(master.client, `${prefix}*`)).length

@@ -13,6 +13,11 @@ export type RedisTarget =
   | { readonly _tag: "Standalone"; readonly url: string }
   | { readonly _tag: "Cluster"; readonly seeds: ReadonlyArray<ClusterSeed> }
 
+export interface InvalidRedisTarget {
+  readonly _tag: "Invalid"
+  readonly reason: string
+}
+
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
 
 /** `host:port`, or `[v6-address]:port`. */
@@ -28,12 +33,18 @@ const parseSeed = (text: string): ClusterSeed | string => {
  * The target the two variables ask for (both empty: the local default node), or why they are wrong.
  * An empty variable counts as unset.
  */
-export const redisTargetOf = (env: { readonly redisUrl: string; readonly redisClusterNodes: string }): RedisTarget | { readonly _tag: "Invalid"; readonly reason: string } => {
+export const redisTargetOf = (env: {
+  readonly redisUrl: string
+  readonly redisClusterNodes: string
+}): RedisTarget | InvalidRedisTarget => {
   const url = env.redisUrl.trim()
   const nodes = env.redisClusterNodes.trim()
   if (nodes === "") return { _tag: "Standalone", url: url === "" ? DEFAULT_REDIS_URL : url }
   if (url !== "") {
-    return { _tag: "Invalid", reason: "REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis node, or REDIS_CLUSTER_NODES for a Redis Cluster, not both" }
+    return {
+      _tag: "Invalid",
+      reason: "REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis node, or REDIS_CLUSTER_NODES for a Redis Cluster, not both"
+    }
   }
   const seeds = nodes.split(",").map((seed) => parseSeed(seed.trim()))
   const wrong = seeds.filter((seed) => typeof seed === "string")

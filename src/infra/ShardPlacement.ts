@@ -35,7 +35,7 @@ export const placementWarning = (shardCount: number, placement: ShardPlacement):
   if (idleMasters.length === 0) return undefined
   return `SHARD_COUNT=${shardCount} puts the shards on ${shardsByMaster.size - idleMasters.length} of the cluster's ` +
     `${shardsByMaster.size} masters; no shard on ${idleMasters.join(", ")}, which takes no load: raise SHARD_COUNT ` +
-    `(a few shards per master, e.g. 16 for 3 masters) or move slots`
+    `(16 or more per master spread them evenly: docs/scaling.md) or move slots`
 }
 
 /** The placement as the connected cluster reports it; undefined on a single Redis node. */
