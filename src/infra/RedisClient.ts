@@ -1,5 +1,5 @@
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis"
-import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import { Context, Effect, Layer, Schedule, Schema, type Scope } from "effect"
 import type { RedisTarget } from "./RedisTarget.ts"
 import { invokeScript, type RedisConnection, registerScripts, type Script } from "./scripts.ts"
 
@@ -24,6 +24,15 @@ export interface RedisClientShape {
    * by itself after a reconnect: its owner does, then reads what it missed meanwhile.
    */
   readonly subscriber: Effect.Effect<RedisConnection, RedisUnavailable, Scope.Scope>
+  /**
+   * A connection of its own to the same Redis (node or cluster), some options replaced, connected,
+   * closed with the scope: for libraries that want one (BullMQ, a rate limiter's store). On a cluster,
+   * `options` apply to each node's connection and `clusterOptions` to the cluster client.
+   */
+  readonly copy: (
+    options: Partial<RedisOptions>,
+    clusterOptions?: Partial<ClusterOptions>
+  ) => Effect.Effect<RedisConnection, RedisUnavailable, Scope.Scope>
 }
 
 /** A down Redis must fail a command within this bound instead of hanging the request. */
@@ -36,6 +45,7 @@ const COMMAND_TIMEOUT_MS = 2000
  */
 const MAX_RETRIES_PER_REQUEST = 5
 const reconnectDelayMs = (attempt: number) => Math.min(attempt * 100, 1000)
+const COPY_CONNECT_RETRIES = 4
 
 const connectionOptions = {
   protocol: 2,
@@ -47,12 +57,8 @@ const connectionOptions = {
   retryStrategy: reconnectDelayMs
 } satisfies RedisOptions
 
-/**
- * A new connection to the same Redis (node or cluster) with some options replaced; the caller owns
- * it. For libraries that want a connection of their own (BullMQ, a rate limiter's store): on a
- * cluster, `options` apply to each node's connection and `clusterOptions` to the cluster client.
- */
-export const duplicateConnection = (
+/** A new connection to the same Redis (node or cluster) with some options replaced; the caller owns it. */
+const duplicateConnection = (
   connection: RedisConnection,
   options: Partial<RedisOptions>,
   clusterOptions: Partial<ClusterOptions> = {}
@@ -105,7 +111,9 @@ const make = (create: () => RedisConnection) =>
         Effect.flatMap((reply) => Effect.sync(() => script.decode(reply)))
       )
 
-    const copyOf = (options: RedisOptions, clusterOptions: ClusterOptions = {}) =>
+    // The first connect of a copy can time out while the main connection is up (a busy host, a slow
+    // CLUSTER SLOTS): try again a few times rather than fail, and never leave a failed copy reconnecting.
+    const copyOf = (options: Partial<RedisOptions>, clusterOptions: Partial<ClusterOptions> = {}) =>
       Effect.acquireRelease(
         Effect.tryPromise({
           try: async () => {
@@ -113,18 +121,29 @@ const make = (create: () => RedisConnection) =>
             copy.on("error", () => {
               // Reported by the command that fails; without a listener ioredis would print it.
             })
-            await copy.connect()
+            await copy.connect().catch((error: unknown) => {
+              copy.disconnect()
+              throw error
+            })
             return copy
           },
           catch: unavailable
-        }),
+        }).pipe(Effect.retry({ times: COPY_CONNECT_RETRIES, schedule: Schedule.exponential("200 millis") })),
         (copy) => Effect.sync(() => copy.disconnect())
       )
 
     const dedicated = (blockMs: number) => copyOf({ commandTimeout: blockMs + COMMAND_TIMEOUT_MS })
     const subscriber = copyOf({ autoResubscribe: false }, { shardedSubscribers: true })
 
-    return RedisClient.of({ connection, use, run, ping: Effect.asVoid(use((connection) => connection.ping())), dedicated, subscriber })
+    return RedisClient.of({
+      connection,
+      use,
+      run,
+      ping: Effect.asVoid(use((connection) => connection.ping())),
+      dedicated,
+      subscriber,
+      copy: copyOf
+    })
   })
 
 export class RedisClient extends Context.Service<RedisClient, RedisClientShape>()("synckairos/infra/RedisClient") {
@@ -143,7 +162,9 @@ export class RedisClient extends Context.Service<RedisClient, RedisClientShape>(
           enableOfflineQueue,
           lazyConnect,
           redisOptions,
-          clusterRetryStrategy: retryStrategy
+          clusterRetryStrategy: retryStrategy,
+          // CLUSTER SLOTS may take as long as any command on a busy host (default 1 s).
+          slotsRefreshTimeout: COMMAND_TIMEOUT_MS
         })
       )
     )

@@ -48,7 +48,8 @@ export const spawnService = async (
   child.stderr!.on("data", (chunk) => (output += String(chunk)))
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
   const baseUrl = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 20_000
+  // Generous: on a busy shared host, starting from the TypeScript source alone can take tens of seconds.
+  const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`service exited early:\n${output}`)
     // A worker serves no HTTP: it says when it is ready.
