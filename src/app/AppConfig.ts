@@ -1,7 +1,8 @@
 import { Config, Context, Effect, Layer, Schema } from "effect"
+import { redisTargetOf } from "../infra/RedisTarget.ts"
 
-/** Where Redis and PostgreSQL are looked for when REDIS_URL and DATABASE_URL are not set. */
-export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
+export { DEFAULT_REDIS_URL } from "../infra/RedisTarget.ts"
+/** Where PostgreSQL is looked for when DATABASE_URL is not set (Redis: DEFAULT_REDIS_URL). */
 export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/synckairos"
 
 /** A comma-separated list; blanks around items are ignored, an empty or unset variable is an empty list. */
@@ -14,7 +15,9 @@ const list = (name: string) =>
 const settings = Config.all({
   port: Config.Port("PORT").pipe(Config.withDefault(3000)),
   host: Config.String("HOST").pipe(Config.withDefault("0.0.0.0")),
-  redisUrl: Config.String("REDIS_URL").pipe(Config.withDefault(DEFAULT_REDIS_URL)),
+  // One node, or a cluster's seeds: exactly one of the two (both empty: redis://127.0.0.1:6379).
+  redisUrl: Config.String("REDIS_URL").pipe(Config.withDefault("")),
+  redisClusterNodes: Config.String("REDIS_CLUSTER_NODES").pipe(Config.withDefault("")),
   keyPrefix: Config.String("REDIS_KEY_PREFIX").pipe(Config.withDefault("sk:")),
   shardCount: Config.Int("SHARD_COUNT").pipe(Config.withDefault(16)),
   sessionTtlSeconds: Config.Int("SESSION_TTL_SECONDS").pipe(Config.withDefault(3600)),
@@ -83,8 +86,9 @@ const accessProblemsOf = (s: AppSettings): Array<string> => [
 ]
 
 /** Store settings (prefix, shard count, TTLs, caps) are checked where they are used: StoreSettings. */
-const problemsOf = (s: AppSettings): Array<string> =>
-  Object.entries({
+const problemsOf = (s: AppSettings): Array<string> => {
+  const redis = redisTargetOf(s)
+  return Object.entries({
     COMMAND_MAX_ATTEMPTS: s.commandMaxAttempts,
     BODY_LIMIT_BYTES: s.bodyLimitBytes,
     SHUTDOWN_GRACE_MS: s.shutdownGraceMs,
@@ -100,6 +104,8 @@ const problemsOf = (s: AppSettings): Array<string> =>
     .map(([name, value]) => `${name} must be a positive integer, got ${value}`)
     .concat(s.snapshotCacheSessions < 0 ? [`SNAPSHOT_CACHE_SESSIONS must be 0 (off) or a positive integer, got ${s.snapshotCacheSessions}`] : [])
     .concat(accessProblemsOf(s))
+    .concat(redis._tag === "Invalid" ? [redis.reason] : [])
+}
 
 const checked = (s: AppSettings) => {
   const problems = problemsOf(s)

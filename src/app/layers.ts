@@ -4,9 +4,11 @@ import { DeadlineIndex } from "../infra/DeadlineIndex.ts"
 import { EventStore } from "../infra/EventStore.ts"
 import { RedisClient } from "../infra/RedisClient.ts"
 import { ServerClock } from "../infra/ServerClock.ts"
+import { shardPlacementCheck } from "../infra/ShardPlacement.ts"
 import { ShardLogReader } from "../infra/ShardLogReader.ts"
 import { StoreSettings } from "../infra/StoreSettings.ts"
-import { AppConfig } from "./AppConfig.ts"
+import { redisTargetOf } from "../infra/RedisTarget.ts"
+import { AppConfig, InvalidConfiguration } from "./AppConfig.ts"
 import { auditLayer, auditWorkerLayer } from "./audit.ts"
 import { CommandHandler } from "./CommandHandler.ts"
 import { loggingLayer } from "./logger.ts"
@@ -18,8 +20,10 @@ import { FanOut } from "./ws/FanOut.ts"
 const infraLayer = Layer.unwrap(
   Effect.gen(function*() {
     const config = yield* AppConfig
+    const redis = redisTargetOf(config)
+    if (redis._tag === "Invalid") return yield* new InvalidConfiguration({ message: redis.reason })
     return Layer.mergeAll(
-      RedisClient.layer(config.redisUrl),
+      RedisClient.layerFor(redis),
       StoreSettings.layer({
         keyPrefix: config.keyPrefix,
         shardCount: config.shardCount,
@@ -41,7 +45,7 @@ export const apiLayer = <E>(config: Layer.Layer<AppConfig, E>, logger?: Pino) =>
   auditLayer.pipe(
     Layer.provideMerge(Layer.mergeAll(CommandHandler.layer, DeadlineIndex.layer, FanOut.layer, Metrics.layer)),
     Layer.provideMerge(Layer.mergeAll(ShardLogReader.layer(), ServerClock.layer())),
-    Layer.provideMerge(EventStore.layer),
+    Layer.provideMerge(Layer.mergeAll(EventStore.layer, shardPlacementCheck)),
     Layer.provideMerge(infraLayer),
     Layer.provideMerge(loggingLayer(logger)),
     Layer.provideMerge(config)

@@ -1,5 +1,6 @@
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis"
-import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import { Context, Effect, Layer, Schedule, Schema, type Scope } from "effect"
+import type { RedisTarget } from "./RedisTarget.ts"
 import { invokeScript, type RedisConnection, registerScripts, type Script } from "./scripts.ts"
 
 export class RedisUnavailable extends Schema.TaggedError<RedisUnavailable>()("RedisUnavailable", {
@@ -23,6 +24,15 @@ export interface RedisClientShape {
    * by itself after a reconnect: its owner does, then reads what it missed meanwhile.
    */
   readonly subscriber: Effect.Effect<RedisConnection, RedisUnavailable, Scope.Scope>
+  /**
+   * A connection of its own to the same Redis (node or cluster), some options replaced, connected,
+   * closed with the scope: for libraries that want one (BullMQ, a rate limiter's store). On a cluster,
+   * `options` apply to each node's connection and `clusterOptions` to the cluster client.
+   */
+  readonly copy: (
+    options: Partial<RedisOptions>,
+    clusterOptions?: Partial<ClusterOptions>
+  ) => Effect.Effect<RedisConnection, RedisUnavailable, Scope.Scope>
 }
 
 /** A down Redis must fail a command within this bound instead of hanging the request. */
@@ -35,6 +45,7 @@ const COMMAND_TIMEOUT_MS = 2000
  */
 const MAX_RETRIES_PER_REQUEST = 5
 const reconnectDelayMs = (attempt: number) => Math.min(attempt * 100, 1000)
+const COPY_CONNECT_RETRIES = 4
 
 const connectionOptions = {
   protocol: 2,
@@ -45,6 +56,16 @@ const connectionOptions = {
   connectTimeout: COMMAND_TIMEOUT_MS,
   retryStrategy: reconnectDelayMs
 } satisfies RedisOptions
+
+/** A new connection to the same Redis (node or cluster) with some options replaced; the caller owns it. */
+const duplicateConnection = (
+  connection: RedisConnection,
+  options: Partial<RedisOptions>,
+  clusterOptions: Partial<ClusterOptions> = {}
+): RedisConnection =>
+  "nodes" in connection
+    ? connection.duplicate(undefined, { ...clusterOptions, redisOptions: { ...connection.options.redisOptions, ...options } })
+    : connection.duplicate(options)
 
 const make = (create: () => RedisConnection) =>
   Effect.gen(function*() {
@@ -90,28 +111,39 @@ const make = (create: () => RedisConnection) =>
         Effect.flatMap((reply) => Effect.sync(() => script.decode(reply)))
       )
 
-    const copyOf = (options: RedisOptions, clusterOptions: ClusterOptions = {}) =>
+    // The first connect of a copy can time out while the main connection is up (a busy host, a slow
+    // CLUSTER SLOTS): try again a few times rather than fail, and never leave a failed copy reconnecting.
+    const copyOf = (options: Partial<RedisOptions>, clusterOptions: Partial<ClusterOptions> = {}) =>
       Effect.acquireRelease(
         Effect.tryPromise({
           try: async () => {
-            const copy: RedisConnection = "nodes" in connection
-              ? connection.duplicate(undefined, { ...clusterOptions, lazyConnect: true, redisOptions: { ...connectionOptions, ...options } })
-              : connection.duplicate({ ...options, lazyConnect: true })
+            const copy = duplicateConnection(connection, { ...options, lazyConnect: true }, { ...clusterOptions, lazyConnect: true })
             copy.on("error", () => {
               // Reported by the command that fails; without a listener ioredis would print it.
             })
-            await copy.connect()
+            await copy.connect().catch((error: unknown) => {
+              copy.disconnect()
+              throw error
+            })
             return copy
           },
           catch: unavailable
-        }),
+        }).pipe(Effect.retry({ times: COPY_CONNECT_RETRIES, schedule: Schedule.exponential("200 millis") })),
         (copy) => Effect.sync(() => copy.disconnect())
       )
 
     const dedicated = (blockMs: number) => copyOf({ commandTimeout: blockMs + COMMAND_TIMEOUT_MS })
     const subscriber = copyOf({ autoResubscribe: false }, { shardedSubscribers: true })
 
-    return RedisClient.of({ connection, use, run, ping: Effect.asVoid(use((connection) => connection.ping())), dedicated, subscriber })
+    return RedisClient.of({
+      connection,
+      use,
+      run,
+      ping: Effect.asVoid(use((connection) => connection.ping())),
+      dedicated,
+      subscriber,
+      copy: copyOf
+    })
   })
 
 export class RedisClient extends Context.Service<RedisClient, RedisClientShape>()("synckairos/infra/RedisClient") {
@@ -130,9 +162,16 @@ export class RedisClient extends Context.Service<RedisClient, RedisClientShape>(
           enableOfflineQueue,
           lazyConnect,
           redisOptions,
-          clusterRetryStrategy: retryStrategy
+          clusterRetryStrategy: retryStrategy,
+          // CLUSTER SLOTS may take as long as any command on a busy host (default 1 s).
+          slotsRefreshTimeout: COMMAND_TIMEOUT_MS
         })
       )
     )
+  }
+
+  /** The connection the configuration asks for: one node or a cluster. */
+  static layerFor(target: RedisTarget): Layer.Layer<RedisClient, RedisUnavailable> {
+    return target._tag === "Cluster" ? RedisClient.layerCluster(target.seeds) : RedisClient.layer(target.url)
   }
 }

@@ -6,6 +6,7 @@
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { makeKeySchema } from "../../src/infra/keys.ts"
+import { RedisClient } from "../../src/infra/RedisClient.ts"
 import { startServer, type TestServer } from "../support/app.ts"
 import { expectAuditMatchesRedis, runSessions } from "../support/audit.ts"
 import { testDatabaseUrl } from "../support/postgres.ts"
@@ -43,13 +44,13 @@ const waitFor = async (what: string, condition: () => Promise<boolean>, timeoutM
 
 it("audits every event committed after Redis lost its data, and reports the gap", async () => {
   const before = await runSessions(server.baseUrl, 8, 4)
-  await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), before, 30_000, redis.url)
+  await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), before, 30_000, RedisClient.layer(redis.url))
   // Let a maintenance pass look at the logs as they are now.
   await new Promise((resolve) => setTimeout(resolve, 1500))
 
   await admin.flushall()
   const after = await runSessions(server.baseUrl, 8, 4)
-  await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), after, 30_000, redis.url)
+  await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), after, 30_000, RedisClient.layer(redis.url))
 
   const metrics = await get("/metrics")
   const gaps = metrics.text.split("\n").filter((line) => line.startsWith("synckairos_audit_log_gaps_total{"))
@@ -71,5 +72,5 @@ it("answers 503 with a named alarm while the projector cannot read a log, and re
   await admin.del(log)
   const recovered = await runSessions(server.baseUrl, 4, 4)
   await waitFor("/ready is ready again", async () => (await get("/ready")).status === 200)
-  await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), recovered, 30_000, redis.url)
+  await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), recovered, 30_000, RedisClient.layer(redis.url))
 }, 120_000)

@@ -1,11 +1,6 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process"
+import { spawn, type ChildProcess } from "node:child_process"
 import { randomUUID } from "node:crypto"
-import { mkdtemp, rm } from "node:fs/promises"
 import { createRequire } from "node:module"
-import { createServer } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { promisify } from "node:util"
 import type { Cluster, Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Cause, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
@@ -15,10 +10,9 @@ import { RedisClient } from "../../src/infra/RedisClient.ts"
 import { type LogEntry, ShardLogReader } from "../../src/infra/ShardLogReader.ts"
 import { StoreSettings } from "../../src/infra/StoreSettings.ts"
 import { compareStreamIds } from "../../src/infra/streamIds.ts"
+import { freePort } from "../support/process.ts"
 import { deleteKeysWithPrefix, storeLayer, testPrefix } from "../support/redis.ts"
-import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.ts"
-
-const execFileAsync = promisify(execFile)
+import { type RedisCluster, startRedisCluster } from "../support/redisCluster.ts"
 
 // cluster-key-slot ships no types; it is the slot function ioredis routes with.
 const clusterKeySlot = createRequire(import.meta.url)("cluster-key-slot") as (key: string) => number
@@ -377,7 +371,7 @@ describe("RedisClient", () => {
   })
 
   it("fails to build with RedisUnavailable when Redis is down", async () => {
-    const port = await freePort(0)
+    const port = await freePort()
     const started = Date.now()
     const exit = await Effect.runPromiseExit(Layer.build(RedisClient.layer(`redis://127.0.0.1:${port}`)).pipe(Effect.scoped))
     expect(Date.now() - started).toBeLessThan(2500)
@@ -385,7 +379,7 @@ describe("RedisClient", () => {
   })
 
   it("survives a dropped connection and surfaces a dead server as RedisUnavailable within ~2 s", async () => {
-    const port = await freePort(0)
+    const port = await freePort()
     ownServer = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], { stdio: "ignore" })
     const url = `redis://127.0.0.1:${port}`
     await waitFor(() => Effect.runPromise(Effect.scoped(Layer.build(RedisClient.layer(url)))))
@@ -412,17 +406,6 @@ describe("RedisClient", () => {
   })
 })
 
-/** Binds `port` (0 = any) to prove it is free, and returns the port bound. */
-const freePort = (port: number) =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(port, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
-
 /** Retries `attempt` every 50 ms until it passes, at most `tries` times. */
 const waitFor = async (attempt: () => Promise<unknown>, tries = 50) => {
   for (let i = 0; ; i++) {
@@ -436,29 +419,11 @@ const waitFor = async (attempt: () => Promise<unknown>, tries = 50) => {
 }
 
 describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
-  const nodes: Array<ChildProcess> = []
-  const proxies: Array<TcpProxy> = []
-  let directory = ""
+  let servers: RedisCluster | undefined
   let clusterRuntime: ManagedRuntime.ManagedRuntime<EventStore | ShardLogReader | RedisClient | StoreSettings, unknown> | undefined
   const clusterPrefix = testPrefix("event-store-cluster")
   const shardCount = 16
   const clusterKeys = makeKeySchema({ keyPrefix: clusterPrefix, shardCount })
-
-  /** A port whose cluster bus port (+10000) is free too. */
-  const clusterPort = async (): Promise<number> => {
-    for (;;) {
-      const port = 20000 + Math.floor(Math.random() * 20000)
-      try {
-        await freePort(port)
-        await freePort(port + 10000)
-        return port
-      } catch {
-        continue
-      }
-    }
-  }
-
-  const redisCli = async (...args: ReadonlyArray<string>) => (await execFileAsync("redis-cli", args)).stdout
 
   /** A new session id on every shard, by shard. */
   const sessionPerShard = (store: EventStore["Service"]) => {
@@ -471,35 +436,11 @@ describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
   }
 
   beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), "sk-cluster-"))
-    const ports = [await clusterPort(), await clusterPort(), await clusterPort()]
-    // Clients reach every node through a proxy of its own: the nodes announce the proxies' ports.
-    proxies.push(...await Promise.all(ports.map(startTcpProxy)))
-    for (const [i, port] of ports.entries()) {
-      nodes.push(spawn("redis-server", [
-        "--port", String(port),
-        "--bind", "127.0.0.1",
-        "--cluster-enabled", "yes",
-        "--cluster-announce-port", String(proxies[i]!.port),
-        "--cluster-announce-bus-port", String(port + 10000),
-        "--cluster-config-file", `nodes-${port}.conf`,
-        "--dir", directory,
-        "--save", "",
-        "--appendonly", "no"
-      ], { stdio: "ignore" }))
-    }
-    for (const port of ports) {
-      await waitFor(async () => expect(await redisCli("-p", String(port), "ping")).toContain("PONG"))
-    }
-    await redisCli(
-      "--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"
-    )
-    for (const port of ports) {
-      await waitFor(async () => expect(await redisCli("-p", String(port), "cluster", "info")).toContain("cluster_state:ok"))
-    }
+    // Clients reach every node through a proxy of its own, which can silence the feed connections.
+    servers = await startRedisCluster({ proxied: true })
     clusterRuntime = ManagedRuntime.make(
       Layer.mergeAll(EventStore.layer, ShardLogReader.layer({ pingMs: 500 })).pipe(Layer.provideMerge(Layer.mergeAll(
-        RedisClient.layerCluster(proxies.map(({ port }) => ({ host: "127.0.0.1", port }))),
+        RedisClient.layerCluster(servers.seeds),
         StoreSettings.layer({ keyPrefix: clusterPrefix, shardCount })
       )))
     )
@@ -508,9 +449,7 @@ describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
 
   afterAll(async () => {
     await clusterRuntime?.dispose()
-    for (const node of nodes) node.kill("SIGKILL")
-    await Promise.all(proxies.map((proxy) => proxy.close()))
-    if (directory !== "") await rm(directory, { recursive: true, force: true })
+    await servers?.stop()
   })
 
   it("runs load and commit for sessions on every shard without CROSSSLOT", async () => {
@@ -578,7 +517,7 @@ describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
     const silentBefore = (await runtime.runPromise(reader.stats)).silentFeeds
 
     // Every node's feed connection still answers nothing and closes nothing: only the logs tell.
-    for (const proxy of proxies) proxy.silenceSubscribers()
+    for (const proxy of servers!.proxies) proxy.silenceSubscribers()
     await commitAll(1)
     await waitFor(async () => expect(versionsSeen()).toEqual(Array(shardCount).fill([1])), 100)
     const silentAfter = (await runtime.runPromise(reader.stats)).silentFeeds

@@ -2,7 +2,9 @@
  * Audit test support: random sessions driven through the real HTTP API, and the check that the
  * PostgreSQL audit holds exactly the events the sessions' Redis streams hold.
  */
+import type { Layer } from "effect"
 import { expect } from "vitest"
+import type { RedisClient, RedisUnavailable } from "../../src/infra/RedisClient.ts"
 import { uuid } from "./app.ts"
 import { auditReader } from "./postgres.ts"
 import { storeReader } from "./store.ts"
@@ -100,17 +102,17 @@ export const commandFlow = (baseUrl: string, loops = 8, pauseMs = 20) => {
 
 /**
  * Waits until the audit at `databaseUrl` has as many events of `sessionIds` as their Redis streams
- * (under `prefix`), then checks it holds exactly those events, each once: same versions, ids,
- * types, times and payloads.
+ * (under `prefix`, on the test Redis or `redis`), then checks it holds exactly those events, each
+ * once: same versions, ids, types, times and payloads.
  */
 export const expectAuditMatchesRedis = async (
   prefix: string,
   databaseUrl: string,
   sessionIds: ReadonlyArray<string>,
   timeoutMs = 30_000,
-  redisUrl?: string
+  redis?: Layer.Layer<RedisClient, RedisUnavailable>
 ): Promise<number> => {
-  const store = storeReader(prefix, redisUrl)
+  const store = storeReader(prefix, redis)
   const audit = auditReader(databaseUrl)
   try {
     const streams = new Map<string, Awaited<ReturnType<typeof store.read>>["events"]>()

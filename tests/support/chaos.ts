@@ -1,5 +1,6 @@
 /** What every fault case checks once the fault is over. */
 import { expect } from "vitest"
+import { RedisClient } from "../../src/infra/RedisClient.ts"
 import { auditReader } from "./postgres.ts"
 import { storeReader } from "./store.ts"
 
@@ -14,7 +15,7 @@ export const expectRedisEventsAuditedOnce = async (
   sessionIds: ReadonlyArray<string>,
   timeoutMs = 60_000
 ): Promise<number> => {
-  const store = storeReader(prefix, redisUrl)
+  const store = storeReader(prefix, RedisClient.layer(redisUrl))
   const audit = auditReader(databaseUrl)
   try {
     const inRedis = new Map<string, { sessionId: string; version: number; type: string }>()

@@ -40,7 +40,7 @@ export const spawnService = async (
   child.stderr!.on("data", (chunk) => (output += String(chunk)))
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
   const baseUrl = `http://127.0.0.1:${port}`
-  // Starting from the TypeScript source takes a while on a busy machine.
+  // Generous: on a busy shared host, starting from the TypeScript source alone can take tens of seconds.
   const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`service exited early:\n${output}`)

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto"
 import { Redis } from "ioredis"
 import { Layer } from "effect"
 import { EventStore } from "../../src/infra/EventStore.ts"
-import { RedisClient } from "../../src/infra/RedisClient.ts"
+import { RedisClient, type RedisUnavailable } from "../../src/infra/RedisClient.ts"
 import { StoreSettings, type StoreSettingsShape } from "../../src/infra/StoreSettings.ts"
 
 export const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
@@ -14,11 +14,12 @@ export const testPrefix = (fileTag: string): string => {
   return `sktest:${fileTag}:${randomBytes(4).toString("hex")}:`
 }
 
-/** RedisClient + StoreSettings + EventStore against the test Redis, every service exposed. */
-export const storeLayer = (prefix: string, settings: Partial<StoreSettingsShape> = {}, url = redisUrl) =>
-  EventStore.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(RedisClient.layer(url), StoreSettings.layer({ ...settings, keyPrefix: prefix })))
-  )
+/** RedisClient + StoreSettings + EventStore against the test Redis (or `redis`), every service exposed. */
+export const storeLayer = (
+  prefix: string,
+  settings: Partial<StoreSettingsShape> = {},
+  redis: Layer.Layer<RedisClient, RedisUnavailable> = RedisClient.layer(redisUrl)
+) => EventStore.layer.pipe(Layer.provideMerge(Layer.mergeAll(redis, StoreSettings.layer({ ...settings, keyPrefix: prefix }))))
 
 /** Deletes every `prefix*` key with SCAN + UNLINK (call in afterAll). */
 export const deleteKeysWithPrefix = async (prefix: string): Promise<void> => {

@@ -1,9 +1,10 @@
 /** Reads a session straight from Redis, the way the service stores it, to check what a test did. */
-import { Effect, ManagedRuntime } from "effect"
+import { Effect, type Layer, ManagedRuntime } from "effect"
 import { replay, type SessionState } from "../../src/domain/index.ts"
 import { decodeState, fromStoredEvent } from "../../src/app/sessionCodec.ts"
 import { EventStore, type StoredEvent } from "../../src/infra/EventStore.ts"
-import { redisUrl, storeLayer } from "./redis.ts"
+import type { RedisClient, RedisUnavailable } from "../../src/infra/RedisClient.ts"
+import { storeLayer } from "./redis.ts"
 
 export interface StoredSession {
   readonly snapshot: SessionState | null
@@ -13,8 +14,9 @@ export interface StoredSession {
   readonly replayed: SessionState | null
 }
 
-export const storeReader = (prefix: string, url = redisUrl) => {
-  const runtime = ManagedRuntime.make(storeLayer(prefix, {}, url))
+/** On the test Redis, or on `redis` (e.g. a cluster's `RedisClient.layerCluster`). */
+export const storeReader = (prefix: string, redis?: Layer.Layer<RedisClient, RedisUnavailable>) => {
+  const runtime = ManagedRuntime.make(storeLayer(prefix, {}, redis))
   const read = (sessionId: string): Promise<StoredSession> =>
     runtime.runPromise(Effect.gen(function*() {
       const store = yield* EventStore

@@ -24,13 +24,14 @@ export interface LocalServices {
 
 interface Dependency {
   readonly name: string
-  readonly variable: string
+  /** The variables that name a server of the user's: any one set, nothing is looked for or started. */
+  readonly variables: ReadonlyArray<string>
   readonly defaultUrl: string
   readonly start: (directory: string) => Promise<EmbeddedServer>
 }
 
-const REDIS: Dependency = { name: "redis", variable: "REDIS_URL", defaultUrl: DEFAULT_REDIS_URL, start: startEmbeddedRedis }
-const POSTGRES: Dependency = { name: "postgres", variable: "DATABASE_URL", defaultUrl: DEFAULT_DATABASE_URL, start: startEmbeddedPostgres }
+const REDIS: Dependency = { name: "redis", variables: ["REDIS_URL", "REDIS_CLUSTER_NODES"], defaultUrl: DEFAULT_REDIS_URL, start: startEmbeddedRedis }
+const POSTGRES: Dependency = { name: "postgres", variables: ["DATABASE_URL"], defaultUrl: DEFAULT_DATABASE_URL, start: startEmbeddedPostgres }
 
 export const DATA_DIRECTORY = ".data"
 
@@ -68,8 +69,8 @@ const claimDataDirectory = async () => {
 }
 
 const choose = async (dependency: Dependency, env: NodeJS.ProcessEnv, embed: boolean): Promise<Choice> => {
-  const configured = env[dependency.variable]
-  if (configured !== undefined && configured !== "") return { described: withoutPassword(configured) }
+  const configured = dependency.variables.find((variable) => (env[variable] ?? "") !== "")
+  if (configured !== undefined) return { described: withoutPassword(env[configured]!) }
   const fallback = new URL(dependency.defaultUrl)
   if (!embed || (await answers(fallback.hostname, Number(fallback.port)))) return { described: dependency.defaultUrl }
   await claimDataDirectory()

@@ -1,8 +1,6 @@
 import { Queue } from "bullmq"
 import { Context, Effect, Layer } from "effect"
-import type { RedisOptions } from "ioredis"
 import { RedisClient, RedisUnavailable } from "../RedisClient.ts"
-import type { RedisConnection } from "../scripts.ts"
 import { StoreSettings } from "../StoreSettings.ts"
 import { type AuditBatch, jobOldestMs } from "./AuditBatch.ts"
 import { AuditSettings } from "./AuditSettings.ts"
@@ -11,26 +9,6 @@ export const AUDIT_QUEUE_NAME = "audit"
 
 /** Every BullMQ key of the queue shares the hash tag `{audit}`: one cluster slot, as BullMQ's scripts need. */
 export const auditQueuePrefix = (keyPrefix: string): string => `${keyPrefix}{audit}`
-
-/**
- * A connection of BullMQ's own, like the app's (standalone or cluster) but with the options BullMQ
- * needs (it must not share the service's; BullMQ refuses an ioredis keyPrefix, ours has none). It is
- * closed when the scope closes, after the queue or worker acquired later in it: BullMQ leaves open a
- * connection it was handed.
- */
-export const bullConnection = (connection: RedisConnection, options: Partial<RedisOptions>) =>
-  Effect.acquireRelease(
-    Effect.sync((): RedisConnection => {
-      const copy: RedisConnection = "nodes" in connection
-        ? connection.duplicate(undefined, { redisOptions: { ...connection.options.redisOptions, ...options } })
-        : connection.duplicate(options)
-      // Reported by the queue's or worker's calls that fail; without a listener ioredis prints each
-      // reconnect error as a line of its own, outside the log format.
-      copy.on("error", () => undefined)
-      return copy
-    }),
-    (own) => Effect.sync(() => own.disconnect())
-  )
 
 /** Jobs waiting to be written, by state, and the commit time of the oldest event among them. */
 export interface QueueStatus {
@@ -65,14 +43,16 @@ export class AuditQueue extends Context.Service<AuditQueue, {
    */
   readonly redrive: Effect.Effect<boolean, RedisUnavailable>
 }>()("synckairos/infra/AuditQueue") {
-  static readonly layer: Layer.Layer<AuditQueue, never, RedisClient | StoreSettings | AuditSettings> = Layer.effect(
+  static readonly layer: Layer.Layer<AuditQueue, RedisUnavailable, RedisClient | StoreSettings | AuditSettings> = Layer.effect(
     AuditQueue,
     Effect.gen(function*() {
       const redis = yield* RedisClient
       const store = yield* StoreSettings
       const settings = yield* AuditSettings
       const prefix = auditQueuePrefix(store.keyPrefix)
-      const connection = yield* bullConnection(redis.connection, {})
+      // A connection of BullMQ's own (standalone or cluster), ours to close: BullMQ leaves a connection
+      // it was given open. BullMQ refuses an ioredis keyPrefix; ours has none.
+      const connection = yield* redis.copy({})
       const queue = yield* Effect.acquireRelease(
         Effect.sync(() => {
           const queue = new Queue(AUDIT_QUEUE_NAME, {

@@ -1,11 +1,11 @@
 import { Worker } from "bullmq"
 import { Effect, Layer } from "effect"
 import { AuditRepository } from "../pg/AuditRepository.ts"
-import { RedisClient } from "../RedisClient.ts"
+import { RedisClient, type RedisUnavailable } from "../RedisClient.ts"
 import { ServerClock } from "../ServerClock.ts"
 import { type AuditBatch, withIncarnations } from "./AuditBatch.ts"
 import { AuditObserver } from "./AuditObserver.ts"
-import { AuditQueue, bullConnection } from "./AuditQueue.ts"
+import { AuditQueue } from "./AuditQueue.ts"
 import { AuditSettings } from "./AuditSettings.ts"
 
 /**
@@ -17,7 +17,7 @@ import { AuditSettings } from "./AuditSettings.ts"
  */
 export const auditWriterLayer: Layer.Layer<
   never,
-  never,
+  RedisUnavailable,
   RedisClient | AuditSettings | AuditQueue | AuditRepository | AuditObserver | ServerClock
 > = Layer.effectDiscard(
   Effect.gen(function*() {
@@ -45,7 +45,7 @@ export const auditWriterLayer: Layer.Layer<
       )
 
     // Blocking reads wait longer than any command timeout, and BullMQ retries commands itself.
-    const connection = yield* bullConnection(redis.connection, { maxRetriesPerRequest: null, commandTimeout: undefined })
+    const connection = yield* redis.copy({ maxRetriesPerRequest: null, commandTimeout: undefined })
     yield* Effect.acquireRelease(
       Effect.sync(() => {
         const worker = new Worker<AuditBatch>(queue.name, (job) => runPromise(write(withIncarnations(job.data))), {
