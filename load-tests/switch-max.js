@@ -7,15 +7,12 @@
 // Environment: BASE_URL / BASE_URLS, SESSIONS, KEEP_SESSIONS as in switch.js; VUS (default 50);
 // DURATION (default 10s); MAX_ERROR_RATE (default 0). There is no latency threshold: at saturation the
 // latency is the queue's.
-import { setup, switchTurn, teardown } from './switch.js';
+import { options as fixedRate, setup, switchTurn, teardown } from './switch.js';
 
 export { setup, switchTurn, teardown };
 
 export const options = {
-  discardResponseBodies: true,
-  setupTimeout: '120s',
-  teardownTimeout: '120s',
-  summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
+  ...fixedRate,
   scenarios: {
     switch_max: {
       executor: 'constant-vus',

@@ -308,22 +308,14 @@ const medianRow = (rows: ReadonlyArray<Row>): Row => {
   return Object.fromEntries(Object.keys(rows[0]!).map((key) => [key, of((r) => r[key as keyof Row])])) as unknown as Row
 }
 
-const COLUMNS: ReadonlyArray<{ title: string; cell: (r: Row) => string }> = [
-  { title: "events", cell: (r) => fixed(0)(r.events) },
-  { title: "switch/s", cell: (r) => fixed(1)(r.switchesPerSec) },
-  { title: "p50 ms", cell: (r) => fixed(2)(r.p50) },
-  { title: "p95 ms", cell: (r) => fixed(2)(r.p95) },
-  { title: "p99 ms", cell: (r) => fixed(2)(r.p99) },
-  { title: "max ms", cell: (r) => fixed(1)(r.max) },
-  { title: "svc ms/ev", cell: (r) => fixed(3)(r.serviceMs) },
-  { title: "redis ms/ev", cell: (r) => fixed(3)(r.redisMs) },
-  { title: "pg ms/ev", cell: (r) => fixed(3)(r.postgresMs) },
-  { title: "all ms/ev", cell: (r) => fixed(3)(r.totalMs) },
-  { title: "other cpu%", cell: (r) => fixed(0)(r.otherCpuPct) },
-  { title: "redis B/ev", cell: (r) => fixed(0)(r.bytesPerEvent) },
-  { title: "snapshot B", cell: (r) => fixed(0)(r.snapshotBytes) },
-  { title: "drain s", cell: (r) => fixed(1)(r.drainS) }
+/** Title, statistic and decimals of each column. */
+const COLUMNS: ReadonlyArray<readonly [string, keyof Row, number]> = [
+  ["events", "events", 0], ["switch/s", "switchesPerSec", 1],
+  ["p50 ms", "p50", 2], ["p95 ms", "p95", 2], ["p99 ms", "p99", 2], ["max ms", "max", 1],
+  ["svc ms/ev", "serviceMs", 3], ["redis ms/ev", "redisMs", 3], ["pg ms/ev", "postgresMs", 3], ["all ms/ev", "totalMs", 3],
+  ["other cpu%", "otherCpuPct", 0], ["redis B/ev", "bytesPerEvent", 0], ["snapshot B", "snapshotBytes", 0], ["drain s", "drainS", 1]
 ]
+const cells = (row: Row) => COLUMNS.map(([, key, digits]) => fixed(digits)(row[key]))
 
 const table = (header: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<string>>, leftColumns: number): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)))
@@ -392,13 +384,13 @@ const main = async (): Promise<number> => {
   const medians: Record<string, Row> = {}
   for (const c of checkouts) {
     const mine = results.filter((r) => r.checkout === c.label)
-    for (const r of mine) lines.push([c.label, String(r.run), ...COLUMNS.map((col) => col.cell(rowOf(r)))])
+    for (const r of mine) lines.push([c.label, String(r.run), ...cells(rowOf(r))])
     medians[c.label] = medianRow(mine.map(rowOf))
-    if (mine.length > 1) lines.push([c.label, "median", ...COLUMNS.map((col) => col.cell(medians[c.label]!))])
+    if (mine.length > 1) lines.push([c.label, "median", ...cells(medians[c.label]!)])
   }
   console.log(`\nper event (CPU from /proc: the service's process(es), redis-server, every PostgreSQL process; ` +
     `Redis used_memory after the audit drained, per event)`)
-  console.log(table(["checkout", "run", ...COLUMNS.map((c) => c.title)], lines, 2))
+  console.log(table(["checkout", "run", ...COLUMNS.map(([title]) => title)], lines, 2))
 
   const memory: Record<string, ReturnType<typeof memoryLines>> = {}
   for (const c of checkouts) {

@@ -89,7 +89,7 @@ export interface OwnPostgres extends OwnServer {
 }
 
 /** initdb and postgres refuse to run as root: as root they run as the `postgres` user. */
-const postgresUser = (): { uid: number; gid: number } | undefined => {
+export const postgresUser = (): { uid: number; gid: number } | undefined => {
   if (process.getuid?.() !== 0) return undefined
   const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"]).toString().trim())
   return { uid: id("-u"), gid: id("-g") }
