@@ -193,11 +193,15 @@ const cpuPerEvent = (a: CpuReading, b: CpuReading, events: number, roleNames: Re
   }
 }
 
+/** What an interrupt must stop besides the PostgreSQL server: the running run's Redis. */
+const stopOnInterrupt = new Set<() => Promise<void>>()
+
 /** One run on `checkout`: fresh Redis and database, the service started, k6, the drain, the readings. */
 const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k6Binary: string): Promise<RunResult> => {
   const roleNames = roles!
   const machineBusyBeforePct = await machineBusyOver(1000)
   const redis = await startRedisServer()
+  stopOnInterrupt.add(redis.stop)
   const database = `synckairos_system_${randomBytes(4).toString("hex")}`
   const databaseUrl = postgres.databaseUrl(database)
   const services: Array<RunningService> = []
@@ -260,6 +264,7 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
   } finally {
     await admin?.close()
     for (const service of services.reverse()) await service.stop()
+    stopOnInterrupt.delete(redis.stop)
     await redis.stop()
     await postgres.dropDatabase(database).catch((error: unknown) => console.error(`could not drop ${database}: ${String(error)}`))
   }
@@ -358,9 +363,10 @@ const main = async (): Promise<number> => {
   for (const c of checkouts) console.log(`checkout ${c.label}: ${c.dir} at ${c.commit}`)
 
   const postgres = await startPostgresServer()
+  // The instances and k6 are killed when this process exits; the servers also have data to remove.
   const onSignal = () => {
     console.error("interrupted: stopping the servers")
-    void postgres.stop().finally(() => process.exit(130))
+    void Promise.allSettled([postgres.stop(), ...[...stopOnInterrupt].map((stop) => stop())]).finally(() => process.exit(130))
   }
   process.once("SIGINT", onSignal)
   process.once("SIGTERM", onSignal)

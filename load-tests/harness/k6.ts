@@ -44,6 +44,9 @@ export const runK6 = async (options: {
     for (const [name, value] of Object.entries(options.env)) args.push("-e", `${name}=${value}`)
     args.push(options.script)
     const child = spawn(options.binary, args, { cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] })
+    const killOnExit = () => child.kill("SIGKILL")
+    process.once("exit", killOnExit)
+    child.once("exit", () => process.removeListener("exit", killOnExit))
     const tail: Array<string> = []
     for (const stream of [child.stdout, child.stderr]) {
       stream.setEncoding("utf8")
