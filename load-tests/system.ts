@@ -50,6 +50,7 @@ const { values } = parseArgs({
     checkout: { type: "string", multiple: true },
     k6: { type: "string", default: process.env["K6"] ?? "k6" },
     "drain-timeout-s": { type: "string", default: "300" },
+    "idle-s": { type: "string", default: "5" },
     help: { type: "boolean", default: false }
   }
 })
@@ -64,7 +65,8 @@ const USAGE = `usage: npm run bench:system -- [options]
   --roles all|api+worker   one process (npm start), or an api and a worker process
   --checkout [LABEL=]DIR   a built checkout to measure (repeatable: runs alternate); default this one
   --k6 PATH            the k6 binary (default $K6 or k6 on PATH)
-  --drain-timeout-s S  how long to wait for the audit to drain (default 300)`
+  --drain-timeout-s S  how long to wait for the audit to drain (default 300)
+  --idle-s S           idle CPU measured for S seconds before the load (default 5)`
 
 interface Checkout {
   readonly label: string
@@ -106,6 +108,8 @@ interface RunResult {
   readonly switchesPerSec: number
   readonly k6: Omit<K6Run, "summary" | "outputTail"> & { readonly thresholds: "passed" | "crossed" | "k6 failed" }
   readonly cpu: CpuPerEvent
+  /** Before the load: % of one core each part uses idle. */
+  readonly idleCpuPct: { readonly servicePct: number; readonly redisPct: number; readonly postgresPct: number }
   readonly drainS: number
   readonly memory: MemoryPicture & { readonly usedBefore: number; readonly bytesPerEvent: number }
   readonly machineBusyBeforePct: number | null
@@ -119,6 +123,7 @@ const durationS = Number(values["duration-s"] ?? (values.max ? 10 : 20))
 const sessions = Number(values.sessions)
 const roles = values.roles === "api+worker" ? ["worker", "api"] : values.roles === "all" ? ["all"] : null
 const drainTimeoutMs = Number(values["drain-timeout-s"]) * 1000
+const idleSeconds = Number(values["idle-s"])
 
 const checkoutOf = (spec: string): Checkout => {
   const at = spec.indexOf("=")
@@ -165,32 +170,47 @@ const readCpu = async (services: ReadonlyArray<RunningService>, redis: OwnServer
   return { machine, services: serviceCpu, redis: redisCpu, postgres: postgresCpu, generator: selfCpuSeconds() + reaped, atMs: performance.now() }
 }
 
-const cpuPerEvent = (a: CpuReading, b: CpuReading, events: number, roleNames: ReadonlyArray<string>): CpuPerEvent => {
+/** CPU seconds each part used between two readings, and the window's length. */
+const cpuBetween = (a: CpuReading, b: CpuReading) => {
   const seconds = (x: number | null, y: number | null) => {
     if (x === null || y === null) throw new Error("a measured process ended during the run")
     return y - x
   }
   const windowS = (b.atMs - a.atMs) / 1000
-  const perEvent = (s: number) => Math.round((s * 1e6) / events) / 1000
-  const serviceS = roleNames.map((_, i) => seconds(a.services[i] ?? null, b.services[i] ?? null))
-  const redisS = seconds(a.redis, b.redis)
-  const postgresS = seconds(a.postgres, b.postgres)
-  const generatorS = b.generator - a.generator
-  const ours = serviceS.reduce((x, y) => x + y, 0) + redisS + postgresS + generatorS
-  const pctOfCore = (s: number) => Math.round((s / windowS) * 1000) / 10
-  const busyS = a.machine !== null && b.machine !== null && b.machine.total > a.machine.total
+  const services = a.services.map((x, i) => seconds(x, b.services[i] ?? null))
+  const service = services.reduce((x, y) => x + y, 0)
+  const redis = seconds(a.redis, b.redis)
+  const postgres = seconds(a.postgres, b.postgres)
+  const generator = b.generator - a.generator
+  const busy = a.machine !== null && b.machine !== null && b.machine.total > a.machine.total
     ? ((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * windowS * machineFacts().cpuCount
     : null
+  const pctOfCore = (s: number) => Math.round((s / windowS) * 1000) / 10
+  return { windowS, services, service, redis, postgres, generator, busy, pctOfCore }
+}
+
+const cpuPerEvent = (a: CpuReading, b: CpuReading, events: number, roleNames: ReadonlyArray<string>): CpuPerEvent => {
+  const cpu = cpuBetween(a, b)
+  const perEvent = (s: number) => Math.round((s * 1e6) / events) / 1000
+  const ours = cpu.service + cpu.redis + cpu.postgres + cpu.generator
   return {
-    windowS: Math.round(windowS * 10) / 10,
-    serviceMs: perEvent(serviceS.reduce((x, y) => x + y, 0)),
-    serviceMsByRole: Object.fromEntries(roleNames.map((role, i) => [role, perEvent(serviceS[i]!)])),
-    redisMs: perEvent(redisS),
-    postgresMs: perEvent(postgresS),
-    totalMs: perEvent(serviceS.reduce((x, y) => x + y, 0) + redisS + postgresS),
-    generatorCpuPct: pctOfCore(generatorS),
-    otherCpuPct: busyS === null ? null : Math.max(0, pctOfCore(busyS - ours))
+    windowS: Math.round(cpu.windowS * 10) / 10,
+    serviceMs: perEvent(cpu.service),
+    serviceMsByRole: Object.fromEntries(roleNames.map((role, i) => [role, perEvent(cpu.services[i]!)])),
+    redisMs: perEvent(cpu.redis),
+    postgresMs: perEvent(cpu.postgres),
+    totalMs: perEvent(cpu.service + cpu.redis + cpu.postgres),
+    generatorCpuPct: cpu.pctOfCore(cpu.generator),
+    otherCpuPct: cpu.busy === null ? null : Math.max(0, cpu.pctOfCore(cpu.busy - ours))
   }
+}
+
+/** Share of one core each part uses with no load: the fixed cost that every event at a low rate shares. */
+const idleCpu = async (services: ReadonlyArray<RunningService>, redis: OwnServer, postgres: OwnServer, seconds: number) => {
+  const a = await readCpu(services, redis, postgres)
+  await sleep(seconds * 1000)
+  const cpu = cpuBetween(a, await readCpu(services, redis, postgres))
+  return { servicePct: cpu.pctOfCore(cpu.service), redisPct: cpu.pctOfCore(cpu.redis), postgresPct: cpu.pctOfCore(cpu.postgres) }
 }
 
 /** What an interrupt must stop besides the PostgreSQL server: the running run's Redis. */
@@ -215,6 +235,7 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
     if (!(await waitForReady(audit.origin, (r) => r.checks?.postgres === "ok" && drained(r), 60_000))) {
       throw new Error("the audit did not connect to PostgreSQL within 60 s")
     }
+    const idle = await idleCpu(services, redis, postgres, idleSeconds)
     admin = await RedisAdmin.connect(redis.url)
     const usedBefore = await admin.usedMemory()
     const before = await readCpu(services, redis, postgres)
@@ -252,6 +273,7 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
       switchesPerSec: Math.round((k6.switches / durationS) * 10) / 10,
       k6: { ...k6Numbers, thresholds: k6.exitCode === 0 ? "passed" : "crossed" },
       cpu: cpuPerEvent(before, after, events, roleNames),
+      idleCpuPct: idle,
       drainS,
       memory: { ...picture, usedBefore, bytesPerEvent: Math.round((picture.usedMemory - usedBefore) / events) },
       machineBusyBeforePct,
@@ -286,6 +308,7 @@ interface Row {
   readonly postgresMs: number
   readonly totalMs: number
   readonly otherCpuPct: number | null
+  readonly serviceIdlePct: number
   readonly bytesPerEvent: number
   readonly snapshotBytes: number | null
   readonly drainS: number
@@ -300,6 +323,7 @@ const rowOf = (r: RunResult): Row => ({
   postgresMs: r.cpu.postgresMs,
   totalMs: r.cpu.totalMs,
   otherCpuPct: r.cpu.otherCpuPct,
+  serviceIdlePct: r.idleCpuPct.servicePct,
   bytesPerEvent: r.memory.bytesPerEvent,
   snapshotBytes: r.memory.snapshotBytes,
   drainS: r.drainS
@@ -318,7 +342,8 @@ const COLUMNS: ReadonlyArray<readonly [string, keyof Row, number]> = [
   ["events", "events", 0], ["switch/s", "switchesPerSec", 1],
   ["p50 ms", "p50", 2], ["p95 ms", "p95", 2], ["p99 ms", "p99", 2], ["max ms", "max", 1],
   ["svc ms/ev", "serviceMs", 3], ["redis ms/ev", "redisMs", 3], ["pg ms/ev", "postgresMs", 3], ["all ms/ev", "totalMs", 3],
-  ["other cpu%", "otherCpuPct", 0], ["redis B/ev", "bytesPerEvent", 0], ["snapshot B", "snapshotBytes", 0], ["drain s", "drainS", 1]
+  ["other cpu%", "otherCpuPct", 0], ["svc idle%", "serviceIdlePct", 1],
+  ["redis B/ev", "bytesPerEvent", 0], ["snapshot B", "snapshotBytes", 0], ["drain s", "drainS", 1]
 ]
 const cells = (row: Row) => COLUMNS.map(([, key, digits]) => fixed(digits)(row[key]))
 
@@ -379,7 +404,7 @@ const main = async (): Promise<number> => {
         const r = rowOf(result)
         console.log(`${checkout.label} run ${run}: ${result.events} events (expected ${result.expectedEvents}), ${r.switchesPerSec} switch/s, ` +
           `p99 ${r.p99} ms, CPU ms/event svc ${r.serviceMs} redis ${r.redisMs} pg ${r.postgresMs} = ${r.totalMs}, ` +
-          `other ${r.otherCpuPct} % of a core, Redis ${r.bytesPerEvent} B/event, drain ${r.drainS} s`)
+          `other ${r.otherCpuPct} % of a core, service idle ${r.serviceIdlePct} %, Redis ${r.bytesPerEvent} B/event, drain ${r.drainS} s`)
       }
     }
   } finally {
