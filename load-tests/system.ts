@@ -106,7 +106,7 @@ interface RunResult {
   /** Events expected from k6's answers (2 per session + the switches answered 2xx). */
   readonly expectedEvents: number
   readonly switchesPerSec: number
-  readonly k6: Omit<K6Run, "summary" | "outputTail"> & { readonly thresholds: "passed" | "crossed" | "k6 failed" }
+  readonly k6: Omit<K6Run, "summary" | "outputTail"> & { readonly thresholds: "passed" | "crossed" }
   readonly cpu: CpuPerEvent
   /** Before the load: % of one core each part uses idle. */
   readonly idleCpuPct: { readonly servicePct: number; readonly redisPct: number; readonly postgresPct: number }
