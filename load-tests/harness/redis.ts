@@ -47,16 +47,42 @@ export class RedisAdmin {
     return Number(c["used_cpu_user"] ?? 0) + Number(c["used_cpu_sys"] ?? 0)
   }
 
+  /** Bytes Redis has allocated (INFO memory used_memory). */
+  async usedMemory(): Promise<number> {
+    return Number((await this.info("memory"))["used_memory"] ?? Number.NaN)
+  }
+
+  /** Every key matching `pattern` (SCAN, so the server is never blocked for long). */
+  async keys(pattern = "*"): Promise<Array<string>> {
+    const all: Array<string> = []
+    let cursor = "0"
+    do {
+      const [nextCursor, keys] = await this.client.scan(cursor, "MATCH", pattern, "COUNT", 1000)
+      cursor = nextCursor
+      all.push(...keys)
+    } while (cursor !== "0")
+    return all
+  }
+
+  /**
+   * Per key: its MEMORY USAGE (every nested value counted: SAMPLES 0) and, for a stream, its length
+   * (null for other types).
+   */
+  async footprints(keys: ReadonlyArray<string>): Promise<Array<{ key: string; bytes: number; streamLength: number | null }>> {
+    const pipeline = this.client.pipeline()
+    for (const key of keys) pipeline.call("MEMORY", "USAGE", key, "SAMPLES", "0").type(key)
+    const replies = (await pipeline.exec()) ?? []
+    const streams = keys.filter((_, i) => replies[2 * i + 1]?.[1] === "stream")
+    const lengths = new Map(await Promise.all(streams.map(async (key) => [key, await this.client.xlen(key)] as const)))
+    return keys.map((key, i) => ({ key, bytes: Number(replies[2 * i]?.[1] ?? 0), streamLength: lengths.get(key) ?? null }))
+  }
+
   /** SCAN + UNLINK every key starting with `prefix`; returns how many were removed. */
   async deleteByPrefix(prefix: string): Promise<number> {
     if (/[*?[\]\\]/.test(prefix)) throw new Error(`refusing a key prefix with glob characters: ${prefix}`)
-    let cursor = "0"
+    const keys = await this.keys(`${prefix}*`)
     let removed = 0
-    do {
-      const [nextCursor, keys] = await this.client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
-      cursor = nextCursor
-      if (keys.length > 0) removed += await this.client.unlink(...keys)
-    } while (cursor !== "0")
+    for (let i = 0; i < keys.length; i += 1000) removed += await this.client.unlink(...keys.slice(i, i + 1000))
     return removed
   }
 

@@ -28,6 +28,7 @@ const settings = Config.all({
   commandMaxAttempts: Config.Int("COMMAND_MAX_ATTEMPTS").pipe(Config.withDefault(20)),
   snapshotCacheSessions: Config.Int("SNAPSHOT_CACHE_SESSIONS").pipe(Config.withDefault(10_000)),
   bodyLimitBytes: Config.Int("BODY_LIMIT_BYTES").pipe(Config.withDefault(1_048_576)),
+  metadataMaxBytes: Config.Int("METADATA_MAX_BYTES").pipe(Config.withDefault(16_384)),
   shutdownGraceMs: Config.Int("SHUTDOWN_GRACE_MS").pipe(Config.withDefault(10_000)),
   wsPingIntervalMs: Config.Int("WS_PING_INTERVAL_MS").pipe(Config.withDefault(30_000)),
   wsSendBufferLimitBytes: Config.Int("WS_SEND_BUFFER_LIMIT_BYTES").pipe(Config.withDefault(1_048_576)),
@@ -91,6 +92,7 @@ const problemsOf = (s: AppSettings): Array<string> => {
   return Object.entries({
     COMMAND_MAX_ATTEMPTS: s.commandMaxAttempts,
     BODY_LIMIT_BYTES: s.bodyLimitBytes,
+    METADATA_MAX_BYTES: s.metadataMaxBytes,
     SHUTDOWN_GRACE_MS: s.shutdownGraceMs,
     WS_PING_INTERVAL_MS: s.wsPingIntervalMs,
     WS_SEND_BUFFER_LIMIT_BYTES: s.wsSendBufferLimitBytes,

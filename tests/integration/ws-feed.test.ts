@@ -7,7 +7,8 @@ import { type FeedClient, type Frame, ofType, openFeed } from "../support/ws.ts"
 
 let server: TestServer
 beforeAll(async () => {
-  server = await startServer("ws-feed", { wsSendBufferLimitBytes: 65_536, wsMaxInvalidMessages: 3 })
+  // Room for the large metadata of the slow-consumer test.
+  server = await startServer("ws-feed", { wsSendBufferLimitBytes: 65_536, wsMaxInvalidMessages: 3, metadataMaxBytes: 262_144 })
 })
 afterAll(() => server.close())
 

@@ -4,6 +4,7 @@ import { chown, mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import pg from "pg"
+import { postgresUser } from "../../load-tests/harness/servers.ts"
 import { freePort } from "./process.ts"
 
 export interface OwnPostgres {
@@ -19,16 +20,9 @@ export interface OwnPostgres {
 const exitOf = (child: ChildProcess) =>
   new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
 
-/** initdb and postgres refuse to run as root: as root, they run as the `postgres` user. */
-const runAs = (): { uid: number; gid: number } | undefined => {
-  if (process.getuid?.() !== 0) return undefined
-  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"]).toString().trim())
-  return { uid: id("-u"), gid: id("-g") }
-}
-
 export const startOwnPostgres = async (): Promise<OwnPostgres> => {
   const bindir = execFileSync("pg_config", ["--bindir"]).toString().trim()
-  const user = runAs()
+  const user = postgresUser()
   const dir = await mkdtemp(path.join(tmpdir(), "synckairos-pg-"))
   if (user !== undefined) await chown(dir, user.uid, user.gid)
   const data = path.join(dir, "data")

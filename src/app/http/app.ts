@@ -140,7 +140,7 @@ export const buildHttpApp = async (
       }
     })
     await app.register(swaggerUi, { routePrefix: "/docs" })
-    await app.register(sessionRoutes(services.handler, services.history))
+    await app.register(sessionRoutes(services.handler, services.history, services.config))
     await app.register(historyRoutes(services.history))
     await app.register(tokenRoutes(services.handler, services.history, config.tokenSecret))
   }

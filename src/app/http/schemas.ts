@@ -61,7 +61,7 @@ export const createSessionBody = {
       items: { type: "integer", minimum: 1, maximum: MAX_CLOCK_MS },
       description: "Remaining times at which a running turn emits TIMEOUT_WARNING, once per threshold and turn."
     },
-    metadata: { type: "object", description: "Free-form, returned as given." },
+    metadata: { type: "object", description: "Free-form, returned as given; at most METADATA_MAX_BYTES (default 16 KiB) as JSON." },
     expected_version: { ...expectedVersion, maximum: 0, description: "0 asks for the session not to exist yet." }
   }
 } as const

@@ -6,6 +6,7 @@ import { credentialOf } from "../auth/accessControl.ts"
 import type { CommandError, CommandHandler, Outcome } from "../CommandHandler.ts"
 import type { History } from "../History.ts"
 import { validationFailure } from "./errorMapping.ts"
+import { metadataIssue } from "./metadataLimit.ts"
 import { requestOptions } from "./requestOptions.ts"
 import { answer, sendFailure } from "./runner.ts"
 import {
@@ -72,7 +73,12 @@ const errors = {
   503: errorResponse
 }
 
-export const sessionRoutes = (handler: CommandHandler["Service"], history: History["Service"]) => async (app: FastifyInstance) => {
+export const sessionRoutes = (
+  handler: CommandHandler["Service"],
+  history: History["Service"],
+  limits: { readonly metadataMaxBytes: number }
+) =>
+async (app: FastifyInstance) => {
   const command = async (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -91,8 +97,11 @@ export const sessionRoutes = (handler: CommandHandler["Service"], history: Histo
   app.post<{ Body: CreateBody }>("/v1/sessions", {
     config: { action: "create" },
     schema: { tags: ["sessions"], summary: "Create a session", body: createSessionBody, response: { 201: sessionResponse, ...errors } }
-  }, (request, reply) =>
-    command(request, reply, request.body.session_id, { type: "CreateSession", input: toCreateInput(request.body) }, request.body, stateAnswer, 201))
+  }, (request, reply) => {
+    const tooBig = metadataIssue(request.body.metadata, limits.metadataMaxBytes)
+    if (tooBig !== undefined) return sendFailure(reply, validationFailure(400, [tooBig]))
+    return command(request, reply, request.body.session_id, { type: "CreateSession", input: toCreateInput(request.body) }, request.body, stateAnswer, 201)
+  })
 
   const simple: ReadonlyArray<[Action, Command, string]> = [
     ["start", { type: "StartSession" }, "Start the first turn"],

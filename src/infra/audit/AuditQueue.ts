@@ -25,8 +25,14 @@ const PENDING_STATES = ["waiting", "active", "delayed", "failed", "prioritized"]
 const OLDEST_SCAN = 100
 /** Jobs moved at once when re-driving. */
 const REDRIVE_COUNT = 10_000
-/** Completed jobs are kept for a while, so that a batch handed off twice is ignored, not written twice. */
-const KEEP_COMPLETED = { age: 600, count: 5000 }
+/**
+ * Completed jobs are removed at once. Keeping them only let BullMQ ignore a batch handed off twice
+ * (a reclaim after a consumer died between the hand-off and its XACK), at the price of up to 5,000
+ * whole batches kept in Redis; a batch written twice inserts nothing new (the session_events unique
+ * key) and leaves the sessions row as it was (its upsert keeps the newest of each field), so
+ * PostgreSQL is the idempotency guard.
+ */
+const KEEP_COMPLETED = true
 
 const unavailable = (cause: unknown) => new RedisUnavailable({ message: cause instanceof Error ? cause.message : String(cause) })
 

@@ -1,0 +1,461 @@
+/**
+ * Whole-system bench: `npm run bench:system [-- options]` (see --help and docs/benchmarks-system.md).
+ *
+ * Each run measures the service as deployed: a redis-server of its own (configured as
+ * docker-compose.yml deploys it), a database on a PostgreSQL server of its own, and
+ * `node dist/app/main.js all` (or `api` and `worker` as two processes). k6 runs the project's
+ * load-tests/switch.js (500 switches/s for 20 s over 200 sessions) or, with --max, switch-max.js
+ * (50 VUs in a closed loop); then the bench waits until the audit has written every event. It
+ * reports the CPU per event of the service, Redis and PostgreSQL (every process of each, from
+ * /proc), Redis's memory per event once the audit has drained with the bytes of each kind of key,
+ * a snapshot's bytes, and k6's latency and throughput. With several --checkout, the runs alternate
+ * between the checkouts, so old and new code are compared in one sitting.
+ */
+import { execFileSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { existsSync } from "node:fs"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { setTimeout as sleep } from "node:timers/promises"
+import { type K6Run, runK6 } from "./harness/k6.ts"
+import { RedisAdmin } from "./harness/redis.ts"
+import { type KindFootprint, memoryPicture, type MemoryPicture } from "./harness/redisMemory.ts"
+import { median, writeReport } from "./harness/report.ts"
+import {
+  describeMachine,
+  machineBusyOver,
+  machineFacts,
+  type MachineTicks,
+  machineTicks,
+  processTreeCpuSeconds,
+  reapedChildrenCpuSeconds,
+  selfCpuSeconds
+} from "./harness/resources.ts"
+import { countRows, type OwnPostgres, type OwnServer, startPostgresServer, startRedisServer } from "./harness/servers.ts"
+import { type RunningService, startService } from "./harness/service.ts"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const repoRoot = path.resolve(here, "..")
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "3" },
+    max: { type: "boolean", default: false },
+    rate: { type: "string", default: "500" },
+    "duration-s": { type: "string" },
+    sessions: { type: "string", default: "200" },
+    vus: { type: "string", default: "50" },
+    roles: { type: "string", default: "all" },
+    checkout: { type: "string", multiple: true },
+    k6: { type: "string", default: process.env["K6"] ?? "k6" },
+    "drain-timeout-s": { type: "string", default: "300" },
+    "idle-s": { type: "string", default: "5" },
+    help: { type: "boolean", default: false }
+  }
+})
+
+const USAGE = `usage: npm run bench:system -- [options]
+  --runs N             runs per checkout (default 3); medians over them
+  --max                k6 closed loop (switch-max.js, --vus VUs) instead of the fixed rate
+  --rate N             switches/s offered by switch.js (default 500)
+  --duration-s S       k6 scenario length (default 20, or 10 with --max)
+  --sessions N         sessions k6 creates and starts (default 200)
+  --vus N              --max: virtual users of the closed loop (default 50)
+  --roles all|api+worker   one process (npm start), or an api and a worker process
+  --checkout [LABEL=]DIR   a built checkout to measure (repeatable: runs alternate); default this one
+  --k6 PATH            the k6 binary (default $K6 or k6 on PATH)
+  --drain-timeout-s S  how long to wait for the audit to drain (default 300)
+  --idle-s S           idle CPU measured for S seconds before the load (default 5)`
+
+interface Checkout {
+  readonly label: string
+  readonly dir: string
+  readonly commit: string
+}
+
+interface CpuReading {
+  readonly machine: MachineTicks | null
+  readonly services: ReadonlyArray<number | null>
+  readonly redis: number | null
+  readonly postgres: number | null
+  readonly generator: number
+  readonly atMs: number
+}
+
+/** CPU ms per event of each part, and shares of one core over the window. */
+interface CpuPerEvent {
+  readonly windowS: number
+  readonly serviceMs: number
+  /** Per process, in role order (one entry for `all`). */
+  readonly serviceMsByRole: Record<string, number>
+  readonly redisMs: number
+  readonly postgresMs: number
+  readonly totalMs: number
+  readonly generatorCpuPct: number
+  /** Everything else on the machine, share of one core: other work disturbing the run. */
+  readonly otherCpuPct: number | null
+}
+
+interface RunResult {
+  readonly checkout: string
+  readonly run: number
+  readonly mode: "fixed" | "max"
+  /** Events the audit wrote: the setup's creates and starts, and one per switch. */
+  readonly events: number
+  /** Events expected from k6's answers (2 per session + the switches answered 2xx). */
+  readonly expectedEvents: number
+  readonly switchesPerSec: number
+  readonly k6: Omit<K6Run, "summary" | "outputTail"> & { readonly thresholds: "passed" | "crossed" }
+  readonly cpu: CpuPerEvent
+  /** Before the load: % of one core each part uses idle. */
+  readonly idleCpuPct: { readonly servicePct: number; readonly redisPct: number; readonly postgresPct: number }
+  readonly drainS: number
+  readonly memory: MemoryPicture & { readonly usedBefore: number; readonly bytesPerEvent: number }
+  readonly machineBusyBeforePct: number | null
+  readonly serviceWarnings: number
+  readonly k6Summary: unknown
+}
+
+const runs = Number(values.runs)
+const mode = values.max ? "max" : "fixed"
+const durationS = Number(values["duration-s"] ?? (values.max ? 10 : 20))
+const sessions = Number(values.sessions)
+const roles = values.roles === "api+worker" ? ["worker", "api"] : values.roles === "all" ? ["all"] : null
+const drainTimeoutMs = Number(values["drain-timeout-s"]) * 1000
+const idleSeconds = Number(values["idle-s"])
+
+const checkoutOf = (spec: string): Checkout => {
+  const at = spec.indexOf("=")
+  const dir = path.resolve(at > 0 ? spec.slice(at + 1) : spec)
+  const label = at > 0 ? spec.slice(0, at) : path.basename(dir)
+  if (!existsSync(path.join(dir, "dist/app/main.js"))) throw new Error(`${dir} is not built (no dist/app/main.js): run \`npm run build\` there`)
+  const git = (...args: Array<string>) => execFileSync("git", ["-C", dir, ...args]).toString().trim()
+  const dirty = git("status", "--porcelain", "--untracked-files=no") === "" ? "" : " (uncommitted changes)"
+  return { label, dir, commit: `${git("rev-parse", "--short", "HEAD")}${dirty}` }
+}
+
+interface Ready {
+  readonly status?: string
+  readonly checks?: { postgres?: string; audit?: { backlog?: number; queued_jobs?: number; failed_jobs?: number } }
+}
+
+const readReady = async (origin: string): Promise<Ready> => {
+  const response = await fetch(`${origin}/ready`)
+  return (await response.json()) as Ready
+}
+
+/** Polls the audit's instance's /ready until `done`; returns false on timeout. */
+const waitForReady = async (origin: string, done: (ready: Ready) => boolean, timeoutMs: number): Promise<boolean> => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (done(await readReady(origin).catch(() => ({})))) return true
+    await sleep(200)
+  }
+  return false
+}
+
+const drained = (ready: Ready) =>
+  ready.checks?.audit?.backlog === 0 && ready.checks.audit.queued_jobs === 0
+
+const readCpu = async (services: ReadonlyArray<RunningService>, redis: OwnServer, postgres: OwnServer): Promise<CpuReading> => {
+  const [machine, serviceCpu, redisCpu, postgresCpu, reaped] = await Promise.all([
+    machineTicks(),
+    Promise.all(services.map((s) => processTreeCpuSeconds(s.pid))),
+    processTreeCpuSeconds(redis.pid),
+    processTreeCpuSeconds(postgres.pid),
+    reapedChildrenCpuSeconds()
+  ])
+  // The generator: this process and k6, which it has reaped by the second reading.
+  return { machine, services: serviceCpu, redis: redisCpu, postgres: postgresCpu, generator: selfCpuSeconds() + reaped, atMs: performance.now() }
+}
+
+/** CPU seconds each part used between two readings, and the window's length. */
+const cpuBetween = (a: CpuReading, b: CpuReading) => {
+  const seconds = (x: number | null, y: number | null) => {
+    if (x === null || y === null) throw new Error("a measured process ended during the run")
+    return y - x
+  }
+  const windowS = (b.atMs - a.atMs) / 1000
+  const services = a.services.map((x, i) => seconds(x, b.services[i] ?? null))
+  const service = services.reduce((x, y) => x + y, 0)
+  const redis = seconds(a.redis, b.redis)
+  const postgres = seconds(a.postgres, b.postgres)
+  const generator = b.generator - a.generator
+  const busy = a.machine !== null && b.machine !== null && b.machine.total > a.machine.total
+    ? ((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * windowS * machineFacts().cpuCount
+    : null
+  const pctOfCore = (s: number) => Math.round((s / windowS) * 1000) / 10
+  return { windowS, services, service, redis, postgres, generator, busy, pctOfCore }
+}
+
+const cpuPerEvent = (a: CpuReading, b: CpuReading, events: number, roleNames: ReadonlyArray<string>): CpuPerEvent => {
+  const cpu = cpuBetween(a, b)
+  const perEvent = (s: number) => Math.round((s * 1e6) / events) / 1000
+  const ours = cpu.service + cpu.redis + cpu.postgres + cpu.generator
+  return {
+    windowS: Math.round(cpu.windowS * 10) / 10,
+    serviceMs: perEvent(cpu.service),
+    serviceMsByRole: Object.fromEntries(roleNames.map((role, i) => [role, perEvent(cpu.services[i]!)])),
+    redisMs: perEvent(cpu.redis),
+    postgresMs: perEvent(cpu.postgres),
+    totalMs: perEvent(cpu.service + cpu.redis + cpu.postgres),
+    generatorCpuPct: cpu.pctOfCore(cpu.generator),
+    otherCpuPct: cpu.busy === null ? null : Math.max(0, cpu.pctOfCore(cpu.busy - ours))
+  }
+}
+
+/** Share of one core each part uses with no load: the fixed cost that every event at a low rate shares. */
+const idleCpu = async (services: ReadonlyArray<RunningService>, redis: OwnServer, postgres: OwnServer, seconds: number) => {
+  const a = await readCpu(services, redis, postgres)
+  await sleep(seconds * 1000)
+  const cpu = cpuBetween(a, await readCpu(services, redis, postgres))
+  return { servicePct: cpu.pctOfCore(cpu.service), redisPct: cpu.pctOfCore(cpu.redis), postgresPct: cpu.pctOfCore(cpu.postgres) }
+}
+
+/** What an interrupt must stop besides the PostgreSQL server: the running run's Redis. */
+const stopOnInterrupt = new Set<() => Promise<void>>()
+
+/** One run on `checkout`: fresh Redis and database, the service started, k6, the drain, the readings. */
+const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k6Binary: string): Promise<RunResult> => {
+  const roleNames = roles!
+  const machineBusyBeforePct = await machineBusyOver(1000)
+  const redis = await startRedisServer()
+  stopOnInterrupt.add(redis.stop)
+  const database = `synckairos_system_${randomBytes(4).toString("hex")}`
+  const databaseUrl = postgres.databaseUrl(database)
+  const services: Array<RunningService> = []
+  let admin: RedisAdmin | undefined
+  try {
+    const env = { REDIS_URL: redis.url, DATABASE_URL: databaseUrl, LOG_LEVEL: "info" }
+    for (const role of roleNames) services.push(await startService({ cwd: checkout.dir, env, role }))
+    const audit = services[0]!
+    const api = services.at(-1)!
+    // The audit's database is created and migrated in the background at start: not part of the load.
+    if (!(await waitForReady(audit.origin, (r) => r.checks?.postgres === "ok" && drained(r), 60_000))) {
+      throw new Error("the audit did not connect to PostgreSQL within 60 s")
+    }
+    const idle = await idleCpu(services, redis, postgres, idleSeconds)
+    admin = await RedisAdmin.connect(redis.url)
+    const usedBefore = await admin.usedMemory()
+    const before = await readCpu(services, redis, postgres)
+    const k6 = await runK6({
+      binary: k6Binary,
+      script: path.join(here, mode === "max" ? "switch-max.js" : "switch.js"),
+      cwd: repoRoot,
+      env: {
+        BASE_URLS: api.origin,
+        SESSIONS: String(sessions),
+        DURATION: `${durationS}s`,
+        KEEP_SESSIONS: "1", // the sessions stay live: their memory is part of the picture
+        ...(mode === "max" ? { VUS: values.vus } : { RATE: values.rate })
+      }
+    })
+    if (k6.exitCode !== 0 && k6.exitCode !== 99) {
+      throw new Error(`k6 exited with ${k6.exitCode}:\n${k6.outputTail.join("\n")}`)
+    }
+    const drainStart = performance.now()
+    if (!(await waitForReady(audit.origin, drained, drainTimeoutMs))) {
+      throw new Error(`the audit did not drain within ${drainTimeoutMs / 1000} s`)
+    }
+    const drainS = Math.round((performance.now() - drainStart) / 100) / 10
+    const after = await readCpu(services, redis, postgres)
+    const events = await countRows(databaseUrl, "session_events")
+    const expectedEvents = 2 * sessions + k6.switches - k6.failedSwitches
+    const picture = await memoryPicture(admin)
+    const { summary, outputTail: _tail, ...k6Numbers } = k6
+    return {
+      checkout: checkout.label,
+      run,
+      mode,
+      events,
+      expectedEvents,
+      switchesPerSec: Math.round((k6.switches / durationS) * 10) / 10,
+      k6: { ...k6Numbers, thresholds: k6.exitCode === 0 ? "passed" : "crossed" },
+      cpu: cpuPerEvent(before, after, events, roleNames),
+      idleCpuPct: idle,
+      drainS,
+      memory: { ...picture, usedBefore, bytesPerEvent: Math.round((picture.usedMemory - usedBefore) / events) },
+      machineBusyBeforePct,
+      serviceWarnings: services.reduce((n, s) => n + s.warnings(), 0),
+      k6Summary: summary
+    }
+  } catch (error) {
+    for (const s of services) console.error(`--- log tail of ${checkout.label}'s pid ${s.pid} ---\n${s.logTail().join("\n")}`)
+    throw error
+  } finally {
+    await admin?.close()
+    for (const service of services.reverse()) await service.stop()
+    stopOnInterrupt.delete(redis.stop)
+    await redis.stop()
+    await postgres.dropDatabase(database).catch((error: unknown) => console.error(`could not drop ${database}: ${String(error)}`))
+  }
+}
+
+// ---- the report
+
+const fixed = (digits: number) => (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? "-" : v.toFixed(digits))
+
+interface Row {
+  readonly events: number
+  readonly switchesPerSec: number
+  readonly p50: number
+  readonly p95: number
+  readonly p99: number
+  readonly max: number
+  readonly serviceMs: number
+  readonly redisMs: number
+  readonly postgresMs: number
+  readonly totalMs: number
+  readonly otherCpuPct: number | null
+  readonly serviceIdlePct: number
+  readonly bytesPerEvent: number
+  readonly snapshotBytes: number | null
+  readonly drainS: number
+}
+
+const rowOf = (r: RunResult): Row => ({
+  events: r.events,
+  switchesPerSec: r.switchesPerSec,
+  ...r.k6.latencyMs,
+  serviceMs: r.cpu.serviceMs,
+  redisMs: r.cpu.redisMs,
+  postgresMs: r.cpu.postgresMs,
+  totalMs: r.cpu.totalMs,
+  otherCpuPct: r.cpu.otherCpuPct,
+  serviceIdlePct: r.idleCpuPct.servicePct,
+  bytesPerEvent: r.memory.bytesPerEvent,
+  snapshotBytes: r.memory.snapshotBytes,
+  drainS: r.drainS
+})
+
+const medianRow = (rows: ReadonlyArray<Row>): Row => {
+  const of = (pick: (r: Row) => number | null) => {
+    const present = rows.map(pick).filter((v): v is number => v !== null)
+    return present.length === 0 ? null : median(present)
+  }
+  return Object.fromEntries(Object.keys(rows[0]!).map((key) => [key, of((r) => r[key as keyof Row])])) as unknown as Row
+}
+
+/** Title, statistic and decimals of each column. */
+const COLUMNS: ReadonlyArray<readonly [string, keyof Row, number]> = [
+  ["events", "events", 0], ["switch/s", "switchesPerSec", 1],
+  ["p50 ms", "p50", 2], ["p95 ms", "p95", 2], ["p99 ms", "p99", 2], ["max ms", "max", 1],
+  ["svc ms/ev", "serviceMs", 3], ["redis ms/ev", "redisMs", 3], ["pg ms/ev", "postgresMs", 3], ["all ms/ev", "totalMs", 3],
+  ["other cpu%", "otherCpuPct", 0], ["svc idle%", "serviceIdlePct", 1],
+  ["redis B/ev", "bytesPerEvent", 0], ["snapshot B", "snapshotBytes", 0], ["drain s", "drainS", 1]
+]
+const cells = (row: Row) => COLUMNS.map(([, key, digits]) => fixed(digits)(row[key]))
+
+const table = (header: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<string>>, leftColumns: number): string => {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)))
+  const render = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
+  return [render(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(render)].join("\n")
+}
+
+/** The bytes of each kind of key per event, median over a checkout's runs. */
+const memoryLines = (results: ReadonlyArray<RunResult>) => {
+  const kinds = results[0]!.memory.kinds.map((k) => k.kind)
+  return kinds.map((kind) => {
+    const of = (pick: (k: KindFootprint, r: RunResult) => number | null) =>
+      median(results.map((r) => pick(r.memory.kinds.find((k) => k.kind === kind)!, r) ?? Number.NaN))
+    return {
+      kind,
+      keys: of((k) => k.keys),
+      streamEntries: of((k) => k.streamEntries),
+      bytes: of((k) => k.bytes),
+      bytesPerEvent: of((k, r) => Math.round(k.bytes / r.events)),
+      bytesPerEntry: of((k) => (k.streamEntries === null || k.streamEntries === 0 ? null : Math.round(k.bytes / k.streamEntries)))
+    }
+  })
+}
+
+const main = async (): Promise<number> => {
+  if (values.help) {
+    console.log(USAGE)
+    return 0
+  }
+  if (roles === null) throw new Error(`--roles must be all or api+worker, got ${values.roles}`)
+  const checkouts = (values.checkout ?? [repoRoot]).map(checkoutOf)
+  const startedAt = new Date()
+  const machine = machineFacts()
+  const redisVersion = execFileSync("redis-server", ["--version"]).toString().match(/v=(\S+)/)?.[1] ?? "unknown"
+  console.log(`SyncKairos whole-system bench — ${startedAt.toISOString()}`)
+  console.log(describeMachine(machine, redisVersion))
+  console.log(mode === "max"
+    ? `load: k6 switch-max.js, ${values.vus} VUs closed loop for ${durationS} s over ${sessions} sessions; roles ${roles.join(" + ")}`
+    : `load: k6 switch.js, ${values.rate} switches/s for ${durationS} s over ${sessions} sessions; roles ${roles.join(" + ")}`)
+  for (const c of checkouts) console.log(`checkout ${c.label}: ${c.dir} at ${c.commit}`)
+
+  const postgres = await startPostgresServer()
+  // The instances and k6 are killed when this process exits; the servers also have data to remove.
+  const onSignal = () => {
+    console.error("interrupted: stopping the servers")
+    void Promise.allSettled([postgres.stop(), ...[...stopOnInterrupt].map((stop) => stop())]).finally(() => process.exit(130))
+  }
+  process.once("SIGINT", onSignal)
+  process.once("SIGTERM", onSignal)
+  const results: Array<RunResult> = []
+  try {
+    for (let run = 1; run <= runs; run++) {
+      for (const checkout of checkouts) {
+        const result = await measure(checkout, run, postgres, values.k6)
+        results.push(result)
+        const r = rowOf(result)
+        console.log(`${checkout.label} run ${run}: ${result.events} events (expected ${result.expectedEvents}), ${r.switchesPerSec} switch/s, ` +
+          `p99 ${r.p99} ms, CPU ms/event svc ${r.serviceMs} redis ${r.redisMs} pg ${r.postgresMs} = ${r.totalMs}, ` +
+          `other ${r.otherCpuPct} % of a core, service idle ${r.serviceIdlePct} %, Redis ${r.bytesPerEvent} B/event, drain ${r.drainS} s`)
+      }
+    }
+  } finally {
+    await postgres.stop()
+  }
+
+  const lines: Array<Array<string>> = []
+  const medians: Record<string, Row> = {}
+  for (const c of checkouts) {
+    const mine = results.filter((r) => r.checkout === c.label)
+    for (const r of mine) lines.push([c.label, String(r.run), ...cells(rowOf(r))])
+    medians[c.label] = medianRow(mine.map(rowOf))
+    if (mine.length > 1) lines.push([c.label, "median", ...cells(medians[c.label]!)])
+  }
+  console.log(`\nper event (CPU from /proc: the service's process(es), redis-server, every PostgreSQL process; ` +
+    `Redis used_memory after the audit drained, per event)`)
+  console.log(table(["checkout", "run", ...COLUMNS.map(([title]) => title)], lines, 2))
+
+  const memory: Record<string, ReturnType<typeof memoryLines>> = {}
+  for (const c of checkouts) {
+    memory[c.label] = memoryLines(results.filter((r) => r.checkout === c.label))
+    console.log(`\nRedis by kind of key, ${c.label} (median of the runs; MEMORY USAGE summed over the keys)`)
+    console.log(table(
+      ["kind", "keys", "entries", "bytes", "B/event", "B/entry"],
+      memory[c.label]!.map((m) => [m.kind, fixed(0)(m.keys), fixed(0)(m.streamEntries), fixed(0)(m.bytes), fixed(0)(m.bytesPerEvent), fixed(0)(m.bytesPerEntry)]),
+      1
+    ))
+  }
+  const problems = results.flatMap((r) => [
+    ...(r.events !== r.expectedEvents ? [`${r.checkout} run ${r.run}: the audit holds ${r.events} events, k6's answers make ${r.expectedEvents}`] : []),
+    ...(r.k6.failedSwitches > 0 ? [`${r.checkout} run ${r.run}: ${r.k6.failedSwitches} switches failed`] : []),
+    ...(r.k6.droppedIterations > 0 ? [`${r.checkout} run ${r.run}: k6 dropped ${r.k6.droppedIterations} iterations`] : [])
+  ])
+  for (const p of problems) console.log(`! ${p}`)
+  const file = await writeReport(path.join(here, "results", "system"), startedAt, {
+    tool: "synckairos load-tests/system.ts",
+    date: startedAt.toISOString(),
+    machine,
+    redisVersion,
+    options: { runs, mode, rate: Number(values.rate), vus: Number(values.vus), durationS, sessions, roles },
+    checkouts,
+    medians,
+    memory,
+    problems,
+    runs: results
+  })
+  console.log(`results: ${path.relative(process.cwd(), file)}`)
+  return problems.length === 0 ? 0 : 1
+}
+
+process.exit(await main().catch((error: unknown) => {
+  console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
+  return 1
+}))
