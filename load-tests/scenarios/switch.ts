@@ -74,20 +74,31 @@ export const switchMax = () =>
 
 /**
  * `switch-max` sent by the participants themselves: each switch carries the participant token of the
- * session's active participant (known from the switches counted so far), so the service verifies
- * the token and checks the turn in the decision. Needs the fixture's tokens (`npm run bench -- --auth`).
+ * session's active participant, so the service verifies the token and checks the turn in the
+ * decision. The active one is known from the switches counted so far plus those still in flight (a
+ * switch in flight will pass the turn). Needs the fixture's tokens (`npm run bench -- --auth`).
  */
-export const switchMaxToken = () =>
-  maxRateScenario({
+export const switchMaxToken = () => {
+  let inFlight = new Uint32Array(0)
+  return maxRateScenario({
     name: "switch-max-token",
     description: "switch-max, each switch sent with the active participant's own token (--auth only)",
     source: (fixture) => {
       const requests = fixture.participantSwitchRequests
       if (requests === null) throw new Error("switch-max-token needs participant tokens: run the bench with --auth")
+      inFlight = new Uint32Array(requests.length)
       return (seq) => {
         const i = seq % requests.length
-        return requests[i]![fixture.switchesOk[i]! % 2]!
+        const turn = (fixture.switchesOk[i]! + inFlight[i]!++) % 2
+        return requests[i]![turn]!
       }
     },
-    onComplete: countSwitches
+    onComplete: (fixture) => {
+      const count = countSwitches(fixture)
+      return (seq, status) => {
+        inFlight[seq % inFlight.length]!--
+        count(seq, status)
+      }
+    }
   })
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { SignJWT, UnsecuredJWT } from "jose"
-import { describe, expect, it } from "vitest"
-import { grantIssues, InvalidGrant, MAX_TOKEN_LENGTH, signSessionToken, verifySessionToken } from "../../src/app/auth/tokens.ts"
+import { describe, expect, it, vi } from "vitest"
+import { grantIssues, InvalidGrant, makeTokenVerifier, MAX_TOKEN_LENGTH, signSessionToken, verifySessionToken } from "../../src/app/auth/tokens.ts"
 
 const secret = "s".repeat(40)
 const sessionId = randomUUID()
@@ -64,5 +64,32 @@ describe("session tokens", () => {
     ["sid not a UUID", () => hs256({ sid: "x", role: "host", iat: now(), exp: now() + 60 }), "bad_claims"]
   ])("refuses a token that is %s", async (_name, make, reason) => {
     expect(await verifySessionToken(secret, await make())).toEqual({ ok: false, reason })
+  })
+})
+
+describe("a verifier that remembers valid tokens", () => {
+  it("answers a known token from memory until it expires, and never remembers a refused one", async () => {
+    const verify = makeTokenVerifier(secret, 2)
+    const { token } = await signSessionToken(secret, { sessionId, role: "host", ttlSeconds: 60 })
+    const first = await verify(token)
+    expect(first.ok).toBe(true)
+    expect(await verify(token)).toEqual(first)
+    const forged = `${token.slice(0, -2)}xx`
+    expect((await verify(forged)).ok).toBe(false)
+    expect((await verify(forged)).ok).toBe(false)
+    vi.useFakeTimers({ now: Date.now() + 61_000 })
+    try {
+      expect(await verify(token)).toEqual({ ok: false, reason: "expired" })
+      expect(await verify(token)).toEqual({ ok: false, reason: "expired" })
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it("forgets the oldest beyond its capacity, and still verifies what it forgot", async () => {
+    const verify = makeTokenVerifier(secret, 1)
+    const tokens = await Promise.all(["host", "observer"].map(async (role) =>
+      (await signSessionToken(secret, { sessionId, role: role as "host" | "observer" })).token))
+    for (const token of [...tokens, ...tokens]) expect((await verify(token)).ok).toBe(true)
   })
 })

@@ -59,9 +59,14 @@ describe("a session token's limit", () => {
     expect(first.headers.get("ratelimit-remaining")).toBe(String(RPS - 1))
     await freshWindow(counter)
 
+    const started = Date.now()
     const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => callAs(observer, i % 2 === 0 ? a : b, "GET", `/v1/sessions/${id}`)))
-    // Each instance alone would have let RPS through: together they let RPS through.
-    expect(replies.filter((r) => r.status === 200)).toHaveLength(RPS)
+    const elapsedMs = Date.now() - started
+    // Each instance alone would have let RPS through: together they let RPS through within one window.
+    // A loaded machine may stretch the burst over a window boundary, which lets one more window's worth.
+    const accepted = replies.filter((r) => r.status === 200).length
+    expect(accepted).toBeGreaterThanOrEqual(RPS)
+    expect(accepted, `burst took ${elapsedMs} ms`).toBeLessThanOrEqual(elapsedMs < 1000 ? RPS : 2 * RPS)
     const limited = replies.filter((r) => r.status !== 200)
     limited.forEach(expectRateLimited)
     expect(new Set(replies.flatMap((r, i) => r.status === 429 ? [i % 2] : []))).toEqual(new Set([0, 1]))

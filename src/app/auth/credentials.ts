@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto"
-import { type SessionClaims, verifySessionToken } from "./tokens.ts"
+import { makeTokenVerifier, type SessionClaims } from "./tokens.ts"
 
 /** Who a request comes from, once its credential has been checked. */
 export type Credential =
@@ -48,6 +48,7 @@ export const makeAuthenticator = (settings: { readonly apiKeys: ReadonlyArray<st
   if (settings.apiKeys.length === 0) return { enabled: false, authenticate: async () => ({ ok: true, credential: OPEN }) }
   // Compared as digests: equal lengths for timingSafeEqual, and no early exit on the first byte that differs.
   const keys = settings.apiKeys.map((key) => ({ digest: sha256(key), id: sha256(key).toString("hex").slice(0, 12) }))
+  const verifyToken = makeTokenVerifier(settings.tokenSecret)
   const keyOf = (presented: string) => {
     const digest = sha256(presented)
     let match: string | undefined
@@ -69,7 +70,7 @@ export const makeAuthenticator = (settings: { readonly apiKeys: ReadonlyArray<st
       }
       const keyId = keyOf(presented)
       if (keyId !== undefined) return { ok: true, credential: { kind: "key", id: keyId } }
-      const verdict = await verifySessionToken(settings.tokenSecret, presented)
+      const verdict = await verifyToken(presented)
       if (!verdict.ok) {
         return { ok: false, message: verdict.reason === "expired" ? "the session token has expired" : "the credential is not valid" }
       }
