@@ -52,10 +52,9 @@ export const spawnService = async (
   const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`service exited early:\n${output}`)
-    // A worker serves no HTTP: it says when it is ready.
-    const ready = role === "worker"
-      ? output.includes("synckairos ready")
-      : await fetch(`${baseUrl}/ready`).then((r) => r.ok, () => false)
+    // Every role serves /ready (a worker only that, health, time and metrics); the "ready" log line
+    // is an info line, which LOG_LEVEL may hide.
+    const ready = await fetch(`${baseUrl}/ready`).then((r) => r.ok, () => false)
     if (ready) return { baseUrl, child, output: () => output, exited }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
