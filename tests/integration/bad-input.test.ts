@@ -101,7 +101,10 @@ describe("commands", () => {
 
   it("answer SESSION_NOT_FOUND for an unknown session", async () => {
     await rejects({ path: `/v1/sessions/${uuid()}/switch`, body: {} }, { status: 404, code: "SESSION_NOT_FOUND" })
-    await rejects({ method: "DELETE", path: `/v1/sessions/${uuid()}` }, { status: 404, code: "SESSION_NOT_FOUND" })
+    // DELETE is idempotent (the v2 contract): 204 for an unknown session, and nothing written.
+    const before = await keysWithPrefix(server.prefix)
+    expect((await call(server, "DELETE", `/v1/sessions/${uuid()}`)).status).toBe(204)
+    expect(await keysWithPrefix(server.prefix)).toEqual(before)
   })
 
   it("refuse a switch to a participant not in the session", async () => {

@@ -44,10 +44,13 @@ export const spawnService = async (
   const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`service exited early:\n${output}`)
-    // A worker serves no HTTP: it says when it is ready.
-    const ready = role === "worker"
-      ? output.includes("synckairos ready")
-      : await fetch(`${baseUrl}/ready`).then((r) => r.ok, () => false)
+    // Every role serves /ready (a worker only that, health, time and metrics); the "ready" log line
+    // is an info line, which LOG_LEVEL may hide. Up means Redis answers: a raised audit alarm (503
+    // "degraded", e.g. a lag left by an earlier process) does not keep a process from serving.
+    const ready = await fetch(`${baseUrl}/ready`).then(
+      async (r) => r.ok || (r.status === 503 && ((await r.json()) as { status?: string }).status === "degraded"),
+      () => false
+    )
     if (ready) return { baseUrl, child, output: () => output, exited }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
