@@ -35,9 +35,9 @@ const binaries = async (): Promise<Binaries> => {
     return (await import(name)) as Binaries
   } catch {
     throw new Error(
-      `SyncKairos has no embedded PostgreSQL for this platform (${name} is not installed). ` +
-        "Set DATABASE_URL to a PostgreSQL 15 or later (e.g. `docker compose up -d postgres`, then " +
-        "DATABASE_URL=postgres://postgres@127.0.0.1:5432/synckairos)."
+      `SyncKairos cannot run a PostgreSQL of its own here: ${name} is not installed (another platform, or an ` +
+        "install without optional dependencies). " +
+        "Start a PostgreSQL 15 or later at 127.0.0.1:5432 (e.g. `docker compose up -d postgres`), or set DATABASE_URL."
     )
   }
 }
@@ -62,8 +62,8 @@ const idOf = async (flag: "-u" | "-g") => Number((await run("id", [flag, SYSTEM_
 
 const unprivilegedUser = async (): Promise<User | undefined> => {
   if (process.getuid?.() !== 0) return undefined
-  const existing = await idOf("-u").catch(() => undefined)
-  if (existing === undefined) {
+  const exists = await idOf("-u").then(() => true, () => false)
+  if (!exists) {
     await run("useradd", ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", SYSTEM_USER])
       .catch((error: unknown) => {
         throw new Error(`PostgreSQL cannot run as root and the user "${SYSTEM_USER}" to run it as could not be created (${String(error)}); set DATABASE_URL instead`)
