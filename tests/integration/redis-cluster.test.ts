@@ -31,9 +31,11 @@ const clusterLayer = () => RedisClient.layerCluster(cluster.seeds)
 beforeAll(async () => {
   cluster = await startRedisCluster()
   const env = { REDIS_URL: "", REDIS_CLUSTER_NODES: cluster.seedList, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn" }
-  ;[a, b] = await Promise.all([spawnService("all", env), spawnService("all", env)])
+  // One after the other: two starts at once on a busy host can take longer than a start's timeout.
+  a = await spawnService("all", env)
+  b = await spawnService("all", env)
   store = storeReader(prefix, clusterLayer())
-}, 90_000)
+}, 150_000)
 
 afterAll(async () => {
   for (const instance of [a, b]) instance?.child.kill("SIGKILL")
