@@ -29,7 +29,7 @@ const startService = (cwd: string, port: number, pathVariable = process.env["PAT
   let output = ""
   const child = spawn(process.execPath, ["--import", tsx, path.join(root, "src/app/main.ts"), "all"], {
     cwd,
-    env: { ...env, PATH: pathVariable, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn" },
+    env: { ...env, PATH: pathVariable, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"]
   })
   child.stdout!.on("data", (chunk) => (output += String(chunk)))
