@@ -32,7 +32,9 @@ import {
   reapedChildrenCpuSeconds,
   selfCpuSeconds
 } from "./harness/resources.ts"
-import { countRows, type OwnPostgres, type OwnServer, startPostgresServer, startRedisServer } from "./harness/servers.ts"
+import { type OwnPostgres, startOwnPostgres } from "../tests/support/postgresServer.ts"
+import { type OwnRedis, startOwnRedis } from "../tests/support/redisServer.ts"
+import { countRows } from "./harness/rows.ts"
 import { type RunningService, startService } from "./harness/service.ts"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -158,12 +160,12 @@ const waitForReady = async (origin: string, done: (ready: Ready) => boolean, tim
 const drained = (ready: Ready) =>
   ready.checks?.audit?.backlog === 0 && ready.checks.audit.queued_jobs === 0
 
-const readCpu = async (services: ReadonlyArray<RunningService>, redis: OwnServer, postgres: OwnServer): Promise<CpuReading> => {
+const readCpu = async (services: ReadonlyArray<RunningService>, redis: OwnRedis, postgres: OwnPostgres): Promise<CpuReading> => {
   const [machine, serviceCpu, redisCpu, postgresCpu, reaped] = await Promise.all([
     machineTicks(),
     Promise.all(services.map((s) => processTreeCpuSeconds(s.pid))),
-    processTreeCpuSeconds(redis.pid),
-    processTreeCpuSeconds(postgres.pid),
+    processTreeCpuSeconds(redis.pid()),
+    processTreeCpuSeconds(postgres.pid()),
     reapedChildrenCpuSeconds()
   ])
   // The generator: this process and k6, which it has reaped by the second reading.
@@ -206,7 +208,7 @@ const cpuPerEvent = (a: CpuReading, b: CpuReading, events: number, roleNames: Re
 }
 
 /** Share of one core each part uses with no load: the fixed cost that every event at a low rate shares. */
-const idleCpu = async (services: ReadonlyArray<RunningService>, redis: OwnServer, postgres: OwnServer, seconds: number) => {
+const idleCpu = async (services: ReadonlyArray<RunningService>, redis: OwnRedis, postgres: OwnPostgres, seconds: number) => {
   const a = await readCpu(services, redis, postgres)
   await sleep(seconds * 1000)
   const cpu = cpuBetween(a, await readCpu(services, redis, postgres))
@@ -220,7 +222,7 @@ const stopOnInterrupt = new Set<() => Promise<void>>()
 const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k6Binary: string): Promise<RunResult> => {
   const roleNames = roles!
   const machineBusyBeforePct = await machineBusyOver(1000)
-  const redis = await startRedisServer()
+  const redis = await startOwnRedis({ persistence: "everysec" })
   stopOnInterrupt.add(redis.stop)
   const database = `synckairos_system_${randomBytes(4).toString("hex")}`
   const databaseUrl = postgres.databaseUrl(database)
@@ -387,11 +389,11 @@ const main = async (): Promise<number> => {
     : `load: k6 switch.js, ${values.rate} switches/s for ${durationS} s over ${sessions} sessions; roles ${roles.join(" + ")}`)
   for (const c of checkouts) console.log(`checkout ${c.label}: ${c.dir} at ${c.commit}`)
 
-  const postgres = await startPostgresServer()
+  const postgres = await startOwnPostgres({ durable: true })
   // The instances and k6 are killed when this process exits; the servers also have data to remove.
   const onSignal = () => {
     console.error("interrupted: stopping the servers")
-    void Promise.allSettled([postgres.stop(), ...[...stopOnInterrupt].map((stop) => stop())]).finally(() => process.exit(130))
+    void Promise.allSettled([postgres.close(), ...[...stopOnInterrupt].map((stop) => stop())]).finally(() => process.exit(130))
   }
   process.once("SIGINT", onSignal)
   process.once("SIGTERM", onSignal)
@@ -408,7 +410,7 @@ const main = async (): Promise<number> => {
       }
     }
   } finally {
-    await postgres.stop()
+    await postgres.close()
   }
 
   const lines: Array<Array<string>> = []

@@ -1,24 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
-import { createServer } from "node:net"
 import path from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
 import { request } from "undici"
+import { freePort } from "../../src/app/embedded/ports.ts"
 
-/** A free TCP port on the loopback interface (asked of the kernel, then released). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => {
-        if (address !== null && typeof address === "object") resolve(address.port)
-        else reject(new Error("no port assigned"))
-      })
-    })
-  })
+export { freePort }
 
 export interface ServiceOptions {
   /** The repository root, built (`npm run build`): the instance runs dist/app/main.js, as in production. */

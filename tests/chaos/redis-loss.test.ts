@@ -10,7 +10,7 @@ import { call, sessionBody, startServer, type TestServer } from "../support/app.
 import { commandFlow } from "../support/audit.ts"
 import { expectNoServerErrors, expectRedisEventsAuditedOnce } from "../support/chaos.ts"
 import { testDatabaseUrl } from "../support/postgres.ts"
-import { startOwnRedis } from "../support/redisServer.ts"
+import { type RedisPersistence, startOwnRedis } from "../support/redisServer.ts"
 import { type FeedClient, ofType, openFeed } from "../support/ws.ts"
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -19,7 +19,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined)
 })
 
-const setUp = async (tag: string, persistence: boolean) => {
+const setUp = async (tag: string, persistence: RedisPersistence) => {
   const redis = await startOwnRedis({ persistence })
   cleanups.push(redis.stop)
   const server = await startServer(tag, { redisUrl: redis.url, auditReclaimIdleMs: 1000 }, "all")
@@ -76,7 +76,7 @@ const afterTheLoss = async (server: TestServer, redisUrl: string, flow: ReturnTy
 }
 
 it("FLUSHALL mid-load", async () => {
-  const { redis, server } = await setUp("chaos-flushall", true)
+  const { redis, server } = await setUp("chaos-flushall", "always")
   const followed = await followedSessions(server)
   const flow = commandFlow(server.baseUrl, 4, 20)
   await sleep(3000)
@@ -87,7 +87,7 @@ it("FLUSHALL mid-load", async () => {
 }, 120_000)
 
 it("redis-server restarted without persistence", async () => {
-  const { redis, server } = await setUp("chaos-restart-empty", false)
+  const { redis, server } = await setUp("chaos-restart-empty", "none")
   const followed = await followedSessions(server)
   const flow = commandFlow(server.baseUrl, 4, 20)
   await sleep(3000)

@@ -1,15 +1,25 @@
-/** A PostgreSQL server of a test's own (initdb in a temp dir, on a free port) that the test may stop and start again. */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+/**
+ * A PostgreSQL server of a test's (or a bench's) own: initdb in a temp dir with the distribution's
+ * server binaries, on a free port, started as the service starts its embedded one. A test may stop and
+ * start it again.
+ */
+import { execFileSync } from "node:child_process"
 import { chown, mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import pg from "pg"
-import { postgresUser } from "../../load-tests/harness/servers.ts"
-import { freePort } from "./process.ts"
+import { freePort } from "../../src/app/embedded/ports.ts"
+import { accepts } from "../../src/app/embedded/postgres.ts"
+import { launchServer, type ServerProcess } from "../../src/app/embedded/serverProcess.ts"
 
 export interface OwnPostgres {
   /** The server, e.g. for `createTestDatabase(tag, server)`. */
   readonly server: URL
+  /** The postmaster now (a restart makes another): with its children, all the server's CPU. */
+  readonly pid: () => number
+  /** The URL of database `name` on this server (the service creates it when missing). */
+  readonly databaseUrl: (name: string) => string
+  readonly dropDatabase: (name: string) => Promise<void>
   /** Fast shutdown (clients are disconnected), waiting until the server has exited. */
   readonly stop: () => Promise<void>
   /** The same server again, on the same port and data. */
@@ -17,10 +27,18 @@ export interface OwnPostgres {
   readonly close: () => Promise<void>
 }
 
-const exitOf = (child: ChildProcess) =>
-  new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())))
+/** initdb and postgres refuse to run as root: as root they run as the distribution's `postgres` user. */
+const postgresUser = (): { uid: number; gid: number } | undefined => {
+  if (process.getuid?.() !== 0) return undefined
+  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"]).toString().trim())
+  return { uid: id("-u"), gid: id("-g") }
+}
 
-export const startOwnPostgres = async (): Promise<OwnPostgres> => {
+/**
+ * durable: the distribution's defaults, as deployed (the benches). Otherwise no fsync: durability is not
+ * under test, and the tests run faster.
+ */
+export const startOwnPostgres = async (options: { readonly durable?: boolean } = {}): Promise<OwnPostgres> => {
   const bindir = execFileSync("pg_config", ["--bindir"]).toString().trim()
   const user = postgresUser()
   const dir = await mkdtemp(path.join(tmpdir(), "synckairos-pg-"))
@@ -32,40 +50,41 @@ export const startOwnPostgres = async (): Promise<OwnPostgres> => {
   })
   const port = await freePort()
   const server = new URL(`postgres://postgres@127.0.0.1:${port}/postgres`)
+  const databaseUrl = (name: string) => `postgres://postgres@127.0.0.1:${port}/${name}`
+  const launch = () =>
+    launchServer({
+      command: path.join(bindir, "postgres"),
+      args: [
+        "-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1",
+        ...(options.durable === true ? [] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+      ],
+      logFile: path.join(dir, "server.log"),
+      user,
+      stopSignal: "SIGINT",
+      ready: () => accepts(server.toString()),
+      startTimeoutMs: 30_000
+    })
 
-  const launch = async () => {
-    // Durability is not under test: no fsync keeps the test fast.
-    const child = spawn(path.join(bindir, "postgres"), [
-      "-D", data, "-p", String(port), "-k", dir,
-      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"
-    ], { ...user, stdio: "ignore" })
-    for (let attempt = 0; ; attempt++) {
-      const probe = new pg.Client({ connectionString: server.toString(), connectionTimeoutMillis: 1000 })
-      probe.on("error", () => {})
-      try {
-        await probe.connect()
-        await probe.end()
-        return child
-      } catch (error) {
-        if (attempt > 200 || child.exitCode !== null) throw new Error(`postgres did not start: ${String(error)}`)
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
-    }
-  }
-
-  let child = await launch()
-  const stop = async () => {
-    child.kill("SIGINT")
-    await exitOf(child)
-  }
+  let running: ServerProcess = await launch()
   return {
     server,
-    stop,
+    pid: () => running.pid,
+    databaseUrl,
+    dropDatabase: async (name) => {
+      const client = new pg.Client({ connectionString: server.toString() })
+      await client.connect()
+      try {
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+      } finally {
+        await client.end()
+      }
+    },
+    stop: () => running.stop(),
     start: async () => {
-      child = await launch()
+      running = await launch()
     },
     close: async () => {
-      await stop()
+      await running.stop()
       await rm(dir, { recursive: true, force: true })
     }
   }

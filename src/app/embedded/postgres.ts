@@ -101,7 +101,8 @@ const initialise = async (initdb: string, dataDirectory: string, passwordFile: s
   })
 }
 
-const accepts = async (url: string) => {
+/** Whether the PostgreSQL server at `url` accepts a connection now. */
+export const accepts = async (url: string) => {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 })
   client.on("error", () => {
     // Refused or still starting up: the caller asks again.

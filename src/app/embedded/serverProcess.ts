@@ -7,8 +7,11 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { open, readFile } from "node:fs/promises"
 
 export interface ServerProcess {
+  readonly pid: number
   /** Asks the server to shut down and waits until it has exited. */
   readonly stop: () => Promise<void>
+  /** Kills the server at once (SIGKILL), as a crash would, and waits until it has exited. */
+  readonly kill: () => Promise<void>
 }
 
 /** A started server as the service uses it. */
@@ -89,6 +92,11 @@ export const launchServer = async (launch: ServerLaunch): Promise<ServerProcess>
     if (child.exitCode === null && child.signalCode === null) child.kill(launch.stopSignal)
   }
   process.on("exit", signalOnExit)
+  const kill = async () => {
+    child.kill("SIGKILL")
+    await exitOf(child)
+    process.removeListener("exit", signalOnExit)
+  }
   const stop = async () => {
     signalOnExit()
     const stopped = await Promise.race([exitOf(child).then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)])
@@ -111,5 +119,5 @@ export const launchServer = async (launch: ServerLaunch): Promise<ServerProcess>
     await stop()
     throw error
   }
-  return { stop }
+  return { pid: child.pid!, stop, kill }
 }
