@@ -9,7 +9,7 @@ import type { SessionState } from "../domain/index.ts"
 import { fromSnapshotV1, fromSnapshotV2, SnapshotV1, SnapshotV2, toSnapshotV2 } from "./snapshotSchema.ts"
 
 export class SnapshotUnreadable extends Schema.TaggedError<SnapshotUnreadable>()("SnapshotUnreadable", {
-  /** The format version the snapshot claims (1 when it names none); null when it names none readable. */
+  /** The format version the snapshot claims (1 when it names none); null when the text is not JSON or `_v` not a number. */
   formatVersion: Schema.NullOr(Schema.Number),
   message: Schema.String
 }) {}

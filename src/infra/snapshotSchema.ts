@@ -60,7 +60,7 @@ export type SnapshotV1 = typeof SnapshotV1.Type
 /** Version 1 is today's state: this stops compiling when `SessionState` changes, where the migration goes. */
 export const fromSnapshotV1 = (snapshot: SnapshotV1): SessionState => snapshot
 
-/** The values version 2 leaves out. Part of the format: they never follow a change of the domain's defaults. */
+/** The timeout action version 2 leaves out: part of the format, so it never follows the domain's defaults. */
 const V2_ACTION_ON_TIMEOUT = "end_session"
 /** Version 2 keeps a participant's own clock in its entry (`bank`) under this clock name prefix. */
 const V2_PARTICIPANT_CLOCK = "participant:"
