@@ -1,9 +1,9 @@
 import { eventFromStored, eventPayload, type SessionEvent, type SessionState } from "../domain/index.ts"
 import type { NewEvent, StoredEvent } from "../infra/EventStore.ts"
+import { encodeState } from "../infra/snapshotCodec.ts"
 
-/** Snapshots are written only by this service, so decoding trusts their shape. */
-export const encodeState = (state: SessionState): string => JSON.stringify(state)
-export const decodeState = (json: string): SessionState => JSON.parse(json) as SessionState
+/** States are stored in the versioned form of `snapshotCodec`, which the audit's PostgreSQL rows read too. */
+export { decodeState, encodeState } from "../infra/snapshotCodec.ts"
 
 export const toNewEvent = (event: SessionEvent, version: number, stateAfter: SessionState | null): NewEvent => ({
   type: event.type,

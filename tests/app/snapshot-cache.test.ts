@@ -1,10 +1,28 @@
 import { describe, expect, it } from "vitest"
 import { makeSnapshotCache } from "../../src/app/SnapshotCache.ts"
-import type { SessionState } from "../../src/domain/index.ts"
+import { encodeState } from "../../src/app/sessionCodec.ts"
+import { evolve, type SessionState } from "../../src/domain/index.ts"
 import type { LogEntry } from "../../src/infra/ShardLogReader.ts"
 
-// The cache never looks inside a state: a marker object stands for one.
-const state = (marker: string) => ({ marker }) as unknown as SessionState
+// The cache never looks inside a state: new sessions told apart by their id (the marker) stand for any.
+const state = (marker: string): SessionState => evolve(null, {
+  type: "SESSION_CREATED",
+  at: 0,
+  config: {
+    sessionId: marker,
+    syncMode: "global",
+    participants: [{ participantId: "a", participantIndex: 0, totalTimeMs: 60_000, groupId: null }],
+    totalTimeMs: 60_000,
+    timePerCycleMs: null,
+    incrementMs: 0,
+    maxTimeMs: null,
+    actionOnTimeout: "end_session",
+    autoAdvance: false,
+    timeoutWarningsMs: [],
+    metadata: null
+  }
+})!
+const stored = (marker: string) => encodeState(state(marker))
 const snapshot = (version: number, marker = `v${version}`) => ({ version, lastEventId: `${version}-0`, state: state(marker) })
 const entry = (sessionId: string, version: number, stateAfter: string): LogEntry => ({
   logId: `${version}-1`,
@@ -60,10 +78,10 @@ describe("SnapshotCache", () => {
     const cache = makeSnapshotCache(10)
     cache.remember("a", snapshot(5))
     cache.observe([
-      entry("a", 4, JSON.stringify({ marker: "old" })),
-      entry("b", 9, JSON.stringify({ marker: "other" })),
-      entry("a", 6, JSON.stringify({ marker: "six" })),
-      entry("a", 7, JSON.stringify({ marker: "seven" }))
+      entry("a", 4, stored("old")),
+      entry("b", 9, stored("other")),
+      entry("a", 6, stored("six")),
+      entry("a", 7, stored("seven"))
     ])
     expect(cache.get("a")).toEqual({ version: 7, lastEventId: "7-9", state: state("seven") })
     expect(cache.get("b")).toBeUndefined()
@@ -74,7 +92,7 @@ describe("SnapshotCache", () => {
     cache.remember("a", snapshot(5))
     cache.observe([entry("a", 6, "")])
     expect(cache.get("a")).toBeUndefined()
-    cache.observe([entry("a", 7, JSON.stringify({ marker: "later" }))])
+    cache.observe([entry("a", 7, stored("later"))])
     expect(cache.get("a")).toBeUndefined()
   })
 })

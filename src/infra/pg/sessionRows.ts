@@ -1,5 +1,6 @@
-import type { SessionState, Status } from "../../domain/index.ts"
+import type { Status } from "../../domain/index.ts"
 import { type AuditBatch, type AuditEvent, compareEventOrder } from "../audit/AuditBatch.ts"
+import { decodeState } from "../snapshotCodec.ts"
 
 /** What one batch knows of one session, as the `sessions` upsert takes it. Times are epoch ms. */
 export interface SessionRow {
@@ -38,7 +39,7 @@ export const sessionRowsOf = (batch: AuditBatch): ReadonlyArray<SessionRow> => {
   const deletedAt = new Map(batch.events.filter((e) => e.type === "SESSION_DELETED" && ofLast(e)).map((e) => [e.sessionId, e.at]))
   return [...last.values()].map((event): SessionRow => {
     const snapshot = snapshots.get(event.sessionId)
-    const state = snapshot === undefined ? null : JSON.parse(snapshot.state) as SessionState
+    const state = snapshot === undefined ? null : decodeState(snapshot.state)
     const deleted = deletedAt.get(event.sessionId) ?? null
     return {
       sessionId: event.sessionId,
