@@ -123,7 +123,12 @@ const goLive = <E extends Logged>(shard: number, follower: ShardFollower<E>): Sh
   return { follower: { ...follower, phase: { _tag: "Live" }, gate }, effects: delivering(shard, passed) }
 }
 
-const onMessage = <E extends Logged>(shard: number, follower: ShardFollower<E>, previousId: string, entries: ReadonlyArray<E>): ShardStep<E> => {
+const onMessage = <E extends Logged>(
+  shard: number,
+  follower: ShardFollower<E>,
+  previousId: string,
+  entries: ReadonlyArray<E>
+): ShardStep<E> => {
   if (follower.phase._tag !== "Live") return unchanged({ ...follower, gate: logIds.offer(follower.gate, entries).gate })
   if (previousId === follower.gate.last) {
     const { gate, passed } = logIds.pass(follower.gate, entries)
@@ -137,7 +142,12 @@ const onMessage = <E extends Logged>(shard: number, follower: ShardFollower<E>, 
   return { ...reading, follower: { ...reading.follower, gate: logIds.offer(reading.follower.gate, entries).gate } }
 }
 
-const onReadDone = <E extends Logged>(shard: number, follower: ShardFollower<E>, entries: ReadonlyArray<E>, more: boolean): ShardStep<E> => {
+const onReadDone = <E extends Logged>(
+  shard: number,
+  follower: ShardFollower<E>,
+  entries: ReadonlyArray<E>,
+  more: boolean
+): ShardStep<E> => {
   const { phase } = follower
   if (phase._tag !== "Reading") return unchanged(follower)
   const { gate, passed } = logIds.pass(follower.gate, entries)
@@ -154,7 +164,10 @@ const onReadFailed = <E extends Logged>(shard: number, follower: ShardFollower<E
   const failures = phase.failures + 1
   return {
     follower: { ...follower, phase: { ...phase, failures } },
-    effects: [{ _tag: "Count", stat: "retries", by: 1 }, { _tag: "Read", shard, after: follower.gate.last, delayMs: retryDelayMs(failures) }]
+    effects: [
+      { _tag: "Count", stat: "retries", by: 1 },
+      { _tag: "Read", shard, after: follower.gate.last, delayMs: retryDelayMs(failures) }
+    ]
   }
 }
 
@@ -170,8 +183,9 @@ interface ShardLook<E extends Logged> extends ShardStep<E> {
   readonly silent: boolean
 }
 
-const onLook = <E extends Logged>(shard: number, follower: ShardFollower<E>, look: LogLook): ShardLook<E> => {
+const onLook = <E extends Logged>(shard: number, follower: ShardFollower<E>, look: LogLook | undefined): ShardLook<E> => {
   const { phase } = follower
+  if (look === undefined) return { ...unchanged(follower), reset: false, silent: false }
   if (phase._tag === "Starting") return { ...onFirstLook(shard, follower, phase.again, look), reset: false, silent: false }
   const earlier = follower.look
   const looked: ShardFollower<E> = { ...follower, look }
@@ -188,7 +202,7 @@ const onLook = <E extends Logged>(shard: number, follower: ShardFollower<E>, loo
 }
 
 const onTick = <E extends Logged>(state: FollowerState<E>, looks: ReadonlyArray<LogLook>): Step<E> => {
-  const steps = state.shards.map((follower, shard) => looks[shard] === undefined ? { ...unchanged(follower), reset: false, silent: false } : onLook(shard, follower, looks[shard]))
+  const steps = state.shards.map((follower, shard) => onLook(shard, follower, looks[shard]))
   const effects: Array<FollowerEffect<E>> = steps.flatMap((s) => s.effects)
   const reset = new Set(steps.flatMap((s, shard) => s.reset ? [shard] : []))
   if (reset.size > 0) effects.push({ _tag: "Count", stat: "resets", by: reset.size }, { _tag: "ReportReset", shards: reset })
@@ -198,7 +212,11 @@ const onTick = <E extends Logged>(state: FollowerState<E>, looks: ReadonlyArray<
   return { state: { shards: steps.map((s) => s.follower) }, effects }
 }
 
-const onShard = <E extends Logged>(state: FollowerState<E>, shard: number, stepShard: (follower: ShardFollower<E>) => ShardStep<E>): Step<E> => {
+const onShard = <E extends Logged>(
+  state: FollowerState<E>,
+  shard: number,
+  stepShard: (follower: ShardFollower<E>) => ShardStep<E>
+): Step<E> => {
   const follower = state.shards[shard]
   if (follower === undefined) return { state, effects: [] }
   const next = stepShard(follower)
