@@ -6,6 +6,7 @@ interface Item {
   readonly version: number
 }
 const versions = catchUpGate<number, Item>({ keyOf: (item) => item.version, compare: (a, b) => a - b })
+const live = (last: number): Gate<number, Item> => ({ last, holding: false, held: null })
 const items = (...v: Array<number>): Array<Item> => v.map((version) => ({ version }))
 const keys = (passed: ReadonlyArray<Item>) => passed.map((item) => item.version)
 
@@ -17,8 +18,8 @@ const release = (then: "live" | "holding"): Step => (gate) => versions.release(g
 
 describe("the catch-up gate", () => {
   it.each<[string, Gate<number, Item>, ReadonlyArray<Step>, ReadonlyArray<number>, { last: number; holding: boolean }]>([
-    ["live: lets through what is newer", versions.live(3), [offer(4), offer(5, 6)], [4, 5, 6], { last: 6, holding: false }],
-    ["live: drops what is not newer", versions.live(5), [offer(4), offer(5), offer(5, 6, 6)], [6], { last: 6, holding: false }],
+    ["live: lets through what is newer", live(3), [offer(4), offer(5, 6)], [4, 5, 6], { last: 6, holding: false }],
+    ["live: drops what is not newer", live(5), [offer(4), offer(5), offer(5, 6, 6)], [6], { last: 6, holding: false }],
     ["holding: lets nothing through", versions.holding(0), [offer(1), offer(2, 3)], [], { last: 0, holding: true }],
     [
       "release: what the catch-up covered is dropped, the rest passes in arrival order",
@@ -37,7 +38,7 @@ describe("the catch-up gate", () => {
     ],
     [
       "a catch-up from further back lets through again what is newer than it",
-      versions.live(0),
+      live(0),
       [offer(1, 2, 3), hold, coveredTo(1), offer(4), release("live")],
       [1, 2, 3, 4],
       { last: 4, holding: false }

@@ -58,7 +58,6 @@ export const catchUpGate = <K, B>({ keyOf, compare }: Order<K, B>) => {
   }
 
   return {
-    live: <T extends B>(last: K): Gate<K, T> => ({ last, holding: false, held: null }),
     holding: <T extends B>(last: K): Gate<K, T> => ({ last, holding: true, held: null }),
     /** Holds from now on what arrives (a catch-up starts); what is already held stays held. */
     hold: <T extends B>(gate: Gate<K, T>): Gate<K, T> => gate.holding ? gate : { ...gate, holding: true },
