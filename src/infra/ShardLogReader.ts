@@ -1,9 +1,9 @@
-import { Context, Effect, Layer, Queue, Schedule, type Scope } from "effect"
+import { Context, Effect, FiberSet, Layer, Schedule, type Scope } from "effect"
+import { type FollowerEffect, type FollowerInput, initialState, step } from "./follow/logFollower.ts"
 import { makeKeySchema } from "./keys.ts"
-import { type LogLook, readLogLook, resumeIdAfterReset, wasReset } from "./logLook.ts"
+import { readLogLook } from "./logLook.ts"
 import { RedisClient, RedisUnavailable } from "./RedisClient.ts"
 import { StoreSettings } from "./StoreSettings.ts"
-import { compareStreamIds } from "./streamIds.ts"
 
 /** One committed event as the shard log carries it. */
 export interface LogEntry {
@@ -75,16 +75,6 @@ export const parseFeedMessage = (shard: number, message: string): FeedMessage =>
   return { previousId, entries: appended.map((item) => toEntry(shard, item)) }
 }
 
-/** Where the reader is in one shard's log. */
-interface Follower {
-  readonly shard: number
-  readonly log: string
-  /** The last entry delivered. */
-  lastId: string
-  /** Messages that arrived while the log is read from lastId on; null when following the messages. */
-  held: Array<ReadonlyArray<LogEntry>> | null
-}
-
 /**
  * Follows every shard log and hands each batch of new entries, in log order, to every listener. Each
  * commit publishes the entries it appended on its shard's feed channel (sharded pub/sub), together
@@ -94,7 +84,8 @@ interface Follower {
  * delivered, holding messages back meanwhile. After a reconnect (on a cluster, of any node's feed
  * connection) it is subscribed again and reads every log on from there. Nothing is skipped and
  * nothing delivered twice; the log stays the record, the messages only spare each instance a blocking
- * read per event.
+ * read per event. What to do when is decided by the pure state machine of `follow/logFollower.ts`;
+ * this layer only feeds it what Redis brings and runs what it decides.
  *
  * Every ping interval it also looks at each log (XINFO STREAM). A log whose history went back since
  * the last look was lost by Redis and created again (FLUSHALL, a restart without persistence, a
@@ -128,169 +119,108 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
         const settings = yield* StoreSettings
         const keys = makeKeySchema(settings)
         const runFork = Effect.runForkWith(yield* Effect.context<never>())
+        // Reads run in the layer's scope: closing it stops those still retrying.
+        const runRead = yield* FiberSet.makeRuntime<never>()
         const listeners = new Set<LogListener>()
         const resetListeners = new Set<ResetListener>()
         const stats = { delivered: 0, catchUps: 0, retries: 0, silentFeeds: 0, resets: 0 }
+        const subscriber = yield* redis.subscriber
+        const shards = Array.from({ length: settings.shardCount }, (_, shard) => keys.shard(shard))
+        const shardByChannel = new Map(shards.map((shardKeys, shard) => [shardKeys.feed, shard]))
 
-        // Every follower holds messages until it knows where its log stands.
-        const followers: Array<Follower> = Array.from({ length: settings.shardCount }, (_, shard) => ({
-          shard,
-          log: keys.shard(shard).log,
-          lastId: "0-0",
-          held: []
-        }))
-        const byChannel = new Map(followers.map((f) => [keys.shard(f.shard).feed, f]))
-
-        const deliver = (follower: Follower, entries: ReadonlyArray<LogEntry>) => {
-          const fresh = entries.filter((entry) => compareStreamIds(entry.logId, follower.lastId) > 0)
-          if (fresh.length === 0) return
-          follower.lastId = fresh[fresh.length - 1]!.logId
-          stats.delivered += fresh.length
-          for (const listener of listeners) {
-            try {
-              listener(fresh)
-            } catch (error) {
-              // One failing listener must neither starve the others nor stop the reader.
-              runFork(Effect.logError("ShardLogReader listener failed", error))
-            }
+        // One failing listener must neither starve the others nor stop the reader.
+        const notify = (call: () => void) => {
+          try {
+            call()
+          } catch (error) {
+            runFork(Effect.logError("ShardLogReader listener failed", error))
           }
         }
 
-        const releaseHeld = (follower: Follower) => {
-          const held = follower.held ?? []
-          follower.held = null
-          for (const entries of held) deliver(follower, entries)
-        }
-
-        // Shards whose log must be read from their last entry on, one after another.
-        const behind = yield* Queue.unbounded<Follower>()
-        const readOn = (follower: Follower) => {
-          follower.held ??= []
-          Queue.offerUnsafe(behind, follower)
-        }
-
-        const readLogOnce = (follower: Follower) =>
-          Effect.tryPromise(() => redis.connection.xrange(follower.log, `(${follower.lastId}`, "+", "COUNT", batch)).pipe(
-            Effect.tapError(() => Effect.sync(() => stats.retries++)),
-            // Back off from 50 ms, never waiting more than a second between tries.
-            Effect.retry(Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("1 second")]))
+        const readLog = (shard: number, after: string) =>
+          Effect.tryPromise(() => redis.connection.xrange(shards[shard]!.log, `(${after}`, "+", "COUNT", batch)).pipe(
+            Effect.match({
+              onFailure: (): FollowerInput<LogEntry> => ({ _tag: "ReadFailed", shard }),
+              onSuccess: (raw): FollowerInput<LogEntry> => ({
+                _tag: "ReadDone",
+                shard,
+                entries: raw.map((item) => toEntry(shard, item)),
+                more: raw.length >= batch
+              })
+            })
           )
 
-        yield* Effect.gen(function*() {
-          while (true) {
-            // Read even when an earlier read released it: that read may predate a resubscription.
-            const follower = yield* Queue.take(behind)
-            follower.held ??= []
-            stats.catchUps++
-            while (true) {
-              const raw = yield* readLogOnce(follower)
-              deliver(follower, raw.map((item) => toEntry(follower.shard, item as [string, Array<string>])))
-              if (raw.length < batch) break
+        const run = (effect: FollowerEffect<LogEntry>): void => {
+          switch (effect._tag) {
+            case "Deliver":
+              for (const listener of listeners) notify(() => listener(effect.entries))
+              return
+            case "Read": {
+              const read = readLog(effect.shard, effect.after)
+              runRead((effect.delayMs > 0 ? Effect.delay(read, effect.delayMs) : read).pipe(Effect.map(apply)))
+              return
             }
-            releaseHeld(follower)
+            case "Reconnect":
+              if (subscriber.status === "ready") subscriber.disconnect(true)
+              return
+            case "ReportReset":
+              for (const listener of resetListeners) notify(() => listener(effect.shards))
+              // What the audit lost is the projector's to say; here only which feeds resync.
+              runFork(Effect.logWarning("shard logs were lost by Redis and created again; live feeds of their sessions resync", {
+                shards: [...effect.shards]
+              }))
+              return
+            case "Count":
+              stats[effect.stat] += effect.by
+              return
           }
-        }).pipe(Effect.forkScoped)
+        }
 
-        const onMessage = (channel: string, message: string) => {
-          const follower = byChannel.get(channel)
-          if (follower === undefined) return
+        let state = initialState<LogEntry>(settings.shardCount)
+        const apply = (input: FollowerInput<LogEntry>): void => {
+          const next = step(state, input)
+          state = next.state
+          next.effects.forEach(run)
+        }
+
+        subscriber.on("smessage", (channel: string, message: string) => {
+          const shard = shardByChannel.get(channel)
+          if (shard === undefined) return
           let parsed: FeedMessage
           try {
-            parsed = parseFeedMessage(follower.shard, message)
+            parsed = parseFeedMessage(shard, message)
           } catch {
-            // Not a commit's message (another publisher on the channel?): the log says what happened.
-            return readOn(follower)
+            // Not a commit's message (another publisher on the channel?).
+            return apply({ _tag: "Malformed", shard })
           }
-          const { previousId, entries } = parsed
-          if (follower.held !== null) follower.held.push(entries)
-          else if (previousId === follower.lastId) deliver(follower, entries)
-          else if (compareStreamIds(entries[entries.length - 1]?.logId ?? "0-0", follower.lastId) > 0) {
-            follower.held = [entries]
-            readOn(follower)
-          }
-          // Otherwise a late message of entries already read from the log.
-        }
-
-        const subscriber = yield* redis.subscriber
-        const reconnectIfReady = () => {
-          if (subscriber.status === "ready") subscriber.disconnect(true)
-        }
-        // One channel per command: on a cluster each shard's channel lives in its own slot.
-        const subscribe = () => Promise.all([...byChannel.keys()].map((channel) => subscriber.ssubscribe(channel)))
-        subscriber.on("smessage", onMessage)
-        yield* Effect.tryPromise({ try: subscribe, catch: (cause) => new RedisUnavailable({ message: String(cause) }) })
-
-        // Messages missed while the connection was down are in the logs: subscribe, then read them.
-        subscriber.on("ready", () => {
-          for (const follower of followers) follower.held ??= []
-          subscribe().then(
-            () => followers.forEach(readOn),
-            () => reconnectIfReady()
-          )
+          apply({ _tag: "Message", shard, previousId: parsed.previousId, entries: parsed.entries })
         })
+        // One channel per command: on a cluster each shard's channel lives in its own slot.
+        const subscribe = () => Promise.all([...shardByChannel.keys()].map((channel) => subscriber.ssubscribe(channel)))
+        // After a reconnect, subscribe again; on a cluster the client subscribes each node's replaced
+        // connection again by itself and says so.
+        subscriber.on("ready", () => {
+          subscribe().then(() => apply({ _tag: "Resubscribed" }), () => apply({ _tag: "FeedFailed" }))
+        })
+        subscriber.on("subscribersReady", () => apply({ _tag: "Resubscribed" }))
+        yield* Effect.tryPromise({ try: subscribe, catch: (cause) => new RedisUnavailable({ message: String(cause) }) })
 
         // A connection that died without closing would bring nothing, silently: ping it, and replace it
         // when it does not answer.
         yield* Effect.tryPromise(() => subscriber.ping()).pipe(
-          Effect.catch(() => Effect.sync(reconnectIfReady)),
+          Effect.catch(() => Effect.sync(() => apply({ _tag: "FeedFailed" }))),
           Effect.repeat(Schedule.spaced(pingMs)),
           Effect.forkScoped
         )
 
-        /** Each log as it stands, by shard. */
-        const readLooks = Effect.forEach(followers, (follower) => readLogLook(redis, keys.shard(follower.shard)), { concurrency: "unbounded" })
-        const tipOf = (look: LogLook) => look.lastId ?? "0-0"
-
-        // Each log's tip, read once subscribed: what follows it arrives as messages, held until now.
-        let looksAtLastCheck = yield* readLooks
-        followers.forEach((follower, shard) => {
-          follower.lastId = tipOf(looksAtLastCheck[shard]!)
-          releaseHeld(follower)
-        })
-
-        /** Follows the logs Redis lost from where the new ones meet what was read, and says so. */
-        const recoverResetLogs = (looks: ReadonlyArray<LogLook>) => {
-          const reset = followers.filter((_, shard) => wasReset(looksAtLastCheck[shard], looks[shard]!))
-          if (reset.length === 0) return Effect.void
-          stats.resets += reset.length
-          for (const follower of reset) {
-            follower.lastId = resumeIdAfterReset(follower.lastId, looks[follower.shard]!)
-            readOn(follower)
-          }
-          const shards = new Set(reset.map((follower) => follower.shard))
-          for (const listener of resetListeners) listener(shards)
-          // What the audit lost is the projector's to say; here only which feeds resync.
-          return Effect.logWarning("shard logs were lost by Redis and created again; live feeds of their sessions resync", {
-            shards: [...shards]
-          })
-        }
-
-        // The ping does not reach every connection that brings messages (on a cluster, each node's has
-        // its own), and a connection may answer yet bring nothing. The logs tell: an entry that was at a
-        // log's tip a whole check ago and still has not arrived was missed. Its log is read on, and the
-        // feed connections replaced.
-        yield* readLooks.pipe(
-          Effect.flatMap((now) => {
-            const missed = followers.filter((f, shard) =>
-              f.held === null && compareStreamIds(tipOf(looksAtLastCheck[shard]!), f.lastId) > 0 && !wasReset(looksAtLastCheck[shard], now[shard]!)
-            )
-            const recovered = recoverResetLogs(now)
-            looksAtLastCheck = now
-            if (missed.length > 0) {
-              stats.silentFeeds++
-              missed.forEach(readOn)
-              reconnectIfReady()
-            }
-            return recovered
-          }),
-          Effect.ignore,
-          Effect.repeat(Schedule.spaced(pingMs)),
-          Effect.forkScoped
+        // Each log as it stands, by shard. Looked at once subscribed, so that what follows each tip
+        // arrives as messages; then every ping interval, to find logs lost by Redis and messages that
+        // never came (see logFollower.ts).
+        const look = Effect.forEach(shards, (shardKeys) => readLogLook(redis, shardKeys), { concurrency: "unbounded" }).pipe(
+          Effect.map((looks) => apply({ _tag: "Tick", looks }))
         )
-        // On a cluster each node's feed connection is replaced on its own, and subscribed again by the
-        // client, which says so with "subscribersReady": what was published in between is in the logs.
-        // Only from here on: a read before the tips are known would start from the beginning of each log.
-        subscriber.on("subscribersReady", () => followers.forEach(readOn))
+        yield* look
+        yield* look.pipe(Effect.ignore, Effect.repeat(Schedule.spaced(pingMs)), Effect.forkScoped)
 
         return ShardLogReader.of({
           listen: (listener, onReset) =>

@@ -57,7 +57,8 @@ export const buildHttpApp = async (
     repository: Effect.service(AuditRepository),
     monitor: Effect.service(AuditMonitor),
     logger: Effect.service(ProcessLogger),
-    health: Effect.service(ProjectorHealth)
+    health: Effect.service(ProjectorHealth),
+    context: Effect.context<never>()
   }))
 
   const { config } = services

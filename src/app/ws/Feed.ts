@@ -1,5 +1,6 @@
-import { Effect, Result } from "effect"
+import { type Context, Effect, Result } from "effect"
 import type { EventStore } from "../../infra/EventStore.ts"
+import { catchUpGate, type Gate, type Passed } from "../../infra/follow/catchUpGate.ts"
 import type { ServerClock } from "../../infra/ServerClock.ts"
 import type { LogEntry } from "../../infra/ShardLogReader.ts"
 import { streamIdMs } from "../../infra/streamIds.ts"
@@ -40,7 +41,12 @@ export interface FeedDeps {
   readonly metrics: Metrics["Service"]
   /** The frame of a live entry, rendered once for every socket of its session. */
   readonly renderLive: (entry: LogEntry) => Rendered
+  /** The services' context: the feed's effects run with it (its logger, its configuration). */
+  readonly context: Context.Context<never>
 }
+
+/** Live entries are ordered by version: a catch-up covers the session up to one. */
+const versions = catchUpGate<number, LogEntry>({ keyOf: (entry) => entry.version, compare: (a, b) => a - b })
 
 const wireEventOf = (entry: LogEntry): WireEvent =>
   ({ id: entry.eventId, type: entry.type, version: entry.version, at: entry.at, payload: entry.payload })
@@ -71,10 +77,11 @@ export const liveRenderer = (clock: ServerClock["Service"]) => {
  * no repeat. Catch-ups (connect, RESUME, RECONNECT) run one after another.
  */
 export class Feed {
-  /** Version of the last event or state sent; live entries at or below it were already covered. */
-  private lastVersion = 0
-  /** Live entries held back while catching up; null once live. */
-  private held: Array<LogEntry> | null = []
+  /**
+   * The version of the last event or state sent (live entries at or below it were already covered),
+   * and the live entries held back while catching up.
+   */
+  private gate: Gate<number, LogEntry> = versions.holding(0)
   private pendingCatchUps = 0
   private work: Promise<void> = Promise.resolve()
   private stopped = false
@@ -109,7 +116,7 @@ export class Feed {
   }
 
   private catchUp(since: string | undefined, greet: boolean): void {
-    this.held ??= []
+    this.gate = versions.hold(this.gate)
     this.pendingCatchUps++
     this.work = this.work
       .then(() => this.runCatchUp(since, greet))
@@ -118,11 +125,11 @@ export class Feed {
   }
 
   private now(): number {
-    return Effect.runSync(this.deps.clock.nowMs)
+    return Effect.runSyncWith(this.deps.context)(this.deps.clock.nowMs)
   }
 
   private async runCatchUp(since: string | undefined, greet: boolean): Promise<void> {
-    const result = await Effect.runPromise(Effect.result(planCatchUp(this.deps, this.sessionId, since)))
+    const result = await Effect.runPromiseWith(this.deps.context)(Effect.result(planCatchUp(this.deps, this.sessionId, since)))
     if (this.stopped) return
     const now = this.now()
     if (Result.isFailure(result)) {
@@ -135,9 +142,10 @@ export class Feed {
       return this.outlet.close(CloseCode.policyViolation, "session not found")
     }
     if (greet) this.outlet.send(connectedFrame(this.sessionId, now))
+    let covered: number
     if (plan._tag === "Sync") {
       this.outlet.send(stateSyncFrame(this.sessionId, plan.state, plan.lastEventId, now))
-      this.lastVersion = plan.state.version
+      covered = plan.state.version
     } else {
       for (const { event, state } of plan.events) {
         if (state === null) {
@@ -147,28 +155,28 @@ export class Feed {
         this.outlet.send(stateUpdateFrame(this.sessionId, state, event, now))
       }
       const last = plan.events.at(-1)?.event
-      this.lastVersion = last?.version ?? plan.sinceVersion
+      covered = last?.version ?? plan.sinceVersion
       this.outlet.send(resumedFrame(this.sessionId, {
         since: plan.since,
         replayed: plan.events.length,
-        version: this.lastVersion,
+        version: covered,
         lastEventId: last?.id ?? plan.since
       }, now))
     }
-    const held = this.held ?? []
     // Another catch-up queued behind this one keeps holding for itself.
-    this.held = this.pendingCatchUps > 1 ? [] : null
-    for (const entry of held) this.deliver(entry)
+    this.sendThrough(versions.release(versions.coveredTo(this.gate, covered), this.pendingCatchUps > 1 ? "holding" : "live"))
   }
 
   private onEntry(entry: LogEntry): void {
-    if (this.held !== null) this.held.push(entry)
-    else this.deliver(entry)
+    this.sendThrough(versions.offer(this.gate, [entry]))
+  }
+
+  private sendThrough({ gate, passed }: Passed<number, LogEntry>): void {
+    this.gate = gate
+    for (const entry of passed) this.deliver(entry)
   }
 
   private deliver(entry: LogEntry): void {
-    if (entry.version <= this.lastVersion) return
-    this.lastVersion = entry.version
     const { metrics } = this.deps
     try {
       const { frame, now } = this.deps.renderLive(entry)
