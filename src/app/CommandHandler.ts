@@ -145,6 +145,8 @@ export class CommandHandler extends Context.Service<CommandHandler, {
         const version = basis.version + newEvents.length
         const ended = after === null || isTerminal(after.status)
         const outcome: Outcome = { state: after, events, version, lastEventId: "", serverTimeMs: basis.timeMs, replayed: false }
+        // The state after the last event is the new snapshot, already encoded once.
+        const encodedState = newEvents[newEvents.length - 1]!.stateAfter
         return Effect.map(
           store.commit({
             sessionId,
@@ -152,13 +154,12 @@ export class CommandHandler extends Context.Service<CommandHandler, {
             expectedLastEventId: basis.lastEventId,
             decidedAtMs: basis.cached ? basis.timeMs : undefined,
             events: newEvents,
-            // The state after the last event is the new snapshot, already encoded once.
-            state: after === null ? null : newEvents[newEvents.length - 1]!.stateAfter,
+            state: after === null ? null : encodedState,
             ended,
             deadlineMs: after === null ? null : nextDueOf(after),
             idempotency: idempotency === undefined
               ? null
-              : { key: storedKeyOf(idempotency), fingerprint: idempotency.fingerprint, body: encodeOutcome(outcome) }
+              : { key: storedKeyOf(idempotency), fingerprint: idempotency.fingerprint, body: encodeOutcome(outcome, encodedState) }
           }),
           (committed): Attempt => {
             if (committed._tag !== "Committed") return committed
@@ -226,17 +227,24 @@ export class CommandHandler extends Context.Service<CommandHandler, {
         }
       })
 
-      // Untraced: the hot path, and no tracer is installed to receive spans.
-      const execute = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions = {}) {
-        const fast = yield* attemptCached(sessionId, command, options)
-        if (fast !== undefined) return fast
+      const attemptLoads = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions) {
         for (let n = 1; n <= commandMaxAttempts; n++) {
           const outcome = yield* attemptLoaded(sessionId, command, options)
           if (outcome !== undefined) return outcome
           if (n < commandMaxAttempts) yield* Effect.sleep(retryDelayMs(n))
         }
         return yield* new ContentionExceeded({ attempts: commandMaxAttempts })
-      }, (effect, sessionId) => serialized(sessionId, effect))
+      })
+
+      // Untraced (no tracer is installed to receive spans), and no generator on the cached path.
+      const execute = (sessionId: string, command: Command, options: CommandOptions = {}) =>
+        serialized(
+          sessionId,
+          Effect.flatMap(
+            attemptCached(sessionId, command, options),
+            (fast) => fast === undefined ? attemptLoads(sessionId, command, options) : Effect.succeed(fast)
+          )
+        )
 
       const read = Effect.fnUntraced(function*(sessionId: string) {
         const loaded = yield* store.load(sessionId)

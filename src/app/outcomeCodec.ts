@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import { eventFromStored, eventPayload } from "../domain/index.ts"
 import type { Outcome } from "./CommandHandler.ts"
-import { decodeState, encodeState } from "./sessionCodec.ts"
+import { decodeState } from "./sessionCodec.ts"
 
 /**
  * An outcome as kept with its idempotency key, so that a retry renders the answer the first request
@@ -18,11 +18,12 @@ const StoredOutcome = Schema.fromJsonString(Schema.Struct({
 const encodeStored = Schema.encodeSync(StoredOutcome)
 const decodeStored = Schema.decodeUnknownSync(StoredOutcome)
 
-export const encodeOutcome = ({ state, events, version, serverTimeMs }: Outcome): string =>
+/** `encodedState` is the outcome's state as `encodeState` wrote it ("" once deleted): the commit has it at hand. */
+export const encodeOutcome = ({ events, version, serverTimeMs }: Outcome, encodedState: string): string =>
   encodeStored({
     version,
     serverTimeMs,
-    state: state === null ? "" : encodeState(state),
+    state: encodedState,
     events: events.map((event) => ({ type: event.type, at: event.at, payload: eventPayload(event) }))
   })
 
