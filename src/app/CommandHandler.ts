@@ -32,7 +32,7 @@ export interface Outcome {
   readonly lastEventId: string
   /** The time the command was decided at, the time base of every time field rendered from the state. */
   readonly serverTimeMs: number
-  /** The first outcome of a retried request (Idempotency-Key), decided then, not now. */
+  /** A retried request's first outcome (Idempotency-Key), read back rather than decided now. */
   readonly replayed: boolean
 }
 
