@@ -17,33 +17,33 @@ import { ShardLogReader } from "../infra/ShardLogReader.ts"
 import { AppConfig } from "./AppConfig.ts"
 import { ContentionExceeded, IdempotencyKeyReused, SessionDeleted, VersionConflict } from "./errors.ts"
 import { makeKeyedMutex } from "./KeyedMutex.ts"
+import { decodeOutcome, encodeOutcome } from "./outcomeCodec.ts"
 import { decodeState, toNewEvent } from "./sessionCodec.ts"
 import { makeSnapshotCache } from "./SnapshotCache.ts"
 
-/** What a command led to, for the caller to render its answer from. */
+/** What a command led to: the session after it and the events it wrote, for each caller to render. */
 export interface Outcome {
+  /** null once the session is deleted. */
   readonly state: SessionState | null
+  /** Empty when nothing was due (the scheduler's settle on a session that moved on). */
   readonly events: ReadonlyArray<SessionEvent>
   readonly version: number
+  /** The stream id of the last event the session has ("" when it has none). */
+  readonly lastEventId: string
+  /** The time the command was decided at, the time base of every time field rendered from the state. */
   readonly serverTimeMs: number
+  /** A retried request's first outcome (Idempotency-Key), read back rather than decided now. */
+  readonly replayed: boolean
 }
 
 export interface CommandOptions {
   /** Answer 409 instead of retrying when the session is not at this version. */
   readonly expectedVersion?: number | undefined
   /**
-   * Return the first answer to a retried request; the fingerprint tells a retry from a reuse. Keys
-   * live in the caller's scope (its credential; "" when auth is off), so callers never share answers.
+   * Return the first outcome to a retried request; the fingerprint tells a retry from a reuse. Keys
+   * live in the caller's scope (its credential; "" when auth is off), so callers never share outcomes.
    */
   readonly idempotency?: { readonly key: string; readonly scope: string; readonly fingerprint: string } | undefined
-  /** The answer's body. It is stored with the commit for idempotent retries, so it cannot know the event id yet. */
-  readonly render: (outcome: Outcome) => Record<string, unknown>
-}
-
-/** The rendered body with the id of the last event it produced. */
-export interface Answer {
-  readonly body: Record<string, unknown>
-  readonly replayed: boolean
 }
 
 /** A session as read, with the time base of the same round trip. */
@@ -55,13 +55,13 @@ export interface Read {
 
 export type CommandError = DomainError | VersionConflict | ContentionExceeded | IdempotencyKeyReused | RedisUnavailable
 
-const storedKeyOf = ({ key, scope }: NonNullable<CommandOptions["idempotency"]>) => scope === "" ? key : `${scope}/${key}`
+type Idempotency = NonNullable<CommandOptions["idempotency"]>
 
-const withEventId = (body: Record<string, unknown>, lastEventId: string) => ({ ...body, last_event_id: lastEventId })
+const storedKeyOf = ({ key, scope }: Idempotency) => scope === "" ? key : `${scope}/${key}`
 
-const replay = (record: IdempotencyRecord, idempotency: NonNullable<CommandOptions["idempotency"]>) =>
+const replay = (record: IdempotencyRecord, idempotency: Idempotency) =>
   record.fingerprint === idempotency.fingerprint
-    ? Effect.succeed<Answer>({ body: withEventId(JSON.parse(record.body) as Record<string, unknown>, record.lastEventId), replayed: true })
+    ? Effect.succeed(decodeOutcome(record.body, record.lastEventId))
     : Effect.fail(new IdempotencyKeyReused({ key: idempotency.key }))
 
 /**
@@ -77,19 +77,21 @@ const retryDelayMs = (n: number) => Math.random() * Math.min(RETRY_WINDOW_CAP_MS
 interface Basis {
   readonly state: SessionState | null
   readonly version: number
-  readonly lastEventId: string | null
+  readonly lastEventId: string
   readonly timeMs: number
   /** Cached here and timed by ServerClock rather than loaded with Redis TIME: the commit checks both. */
   readonly cached: boolean
 }
 
-/** How deciding and committing on one basis ended. */
-type Step =
+/** How deciding and committing on one basis ended: with an outcome, or with why there is none. */
+type Attempt =
+  | { readonly _tag: "Decided"; readonly outcome: Outcome }
   | { readonly _tag: "Rejected"; readonly error: DomainError }
-  /** Nothing to write: the answer is the state as it was. */
-  | { readonly _tag: "Unchanged"; readonly answer: Answer }
-  | { readonly _tag: "Applied"; readonly answer: Answer }
   | Exclude<CommitOutcome, { readonly _tag: "Committed" }>
+
+const decided = (outcome: Outcome): Attempt => ({ _tag: "Decided", outcome })
+
+const toLoadPath = Effect.succeed(undefined)
 
 /**
  * Decide and commit, on the snapshot cached here when there is one, else on a fresh load: the one path
@@ -98,7 +100,7 @@ type Step =
  * again on the fresh state.
  */
 export class CommandHandler extends Context.Service<CommandHandler, {
-  readonly execute: (sessionId: string, command: Command, options: CommandOptions) => Effect.Effect<Answer, CommandError>
+  readonly execute: (sessionId: string, command: Command, options?: CommandOptions) => Effect.Effect<Outcome, CommandError>
   /** SessionNotFound when Redis does not know the session (it may be archived), SessionDeleted when it was deleted lately. */
   readonly read: (sessionId: string) => Effect.Effect<Read, SessionNotFound | SessionDeleted | RedisUnavailable>
 }>()("synckairos/app/CommandHandler") {
@@ -112,106 +114,137 @@ export class CommandHandler extends Context.Service<CommandHandler, {
       const cache = makeSnapshotCache(snapshotCacheSessions)
       yield* (yield* ShardLogReader).listen(cache.observe)
 
-      const decideAndCommit = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions, basis: Basis) {
+      // Plain functions rather than generators: this is the path of every command.
+      const decideAndCommit = (
+        sessionId: string,
+        command: Command,
+        idempotency: Idempotency | undefined,
+        basis: Basis
+      ): Effect.Effect<Attempt, RedisUnavailable> => {
         const decision = decide(basis.state, command, sessionId, basis.timeMs)
-        if (Result.isFailure(decision)) return { _tag: "Rejected", error: decision.failure } as Step
-        if (decision.success.length === 0) {
+        if (Result.isFailure(decision)) return Effect.succeed({ _tag: "Rejected", error: decision.failure })
+        const events = decision.success
+        if (events.length === 0) {
           // Nothing happened (the server settling a session with nothing due): nothing to write.
-          const body = options.render({ state: basis.state, events: [], version: basis.version, serverTimeMs: basis.timeMs })
-          return { _tag: "Unchanged", answer: { body: withEventId(body, basis.lastEventId ?? ""), replayed: false } } as Step
+          return Effect.succeed(decided({
+            state: basis.state,
+            events,
+            version: basis.version,
+            lastEventId: basis.lastEventId,
+            serverTimeMs: basis.timeMs,
+            replayed: false
+          }))
         }
 
         let state = basis.state
-        const newEvents = decision.success.map((event, i) => {
+        const newEvents = events.map((event, i) => {
           state = evolve(state, event)
           return toNewEvent(event, basis.version + i + 1, state)
         })
+        const after = state
         const version = basis.version + newEvents.length
-        const ended = state === null || isTerminal(state.status)
-        const body = options.render({ state, events: decision.success, version, serverTimeMs: basis.timeMs })
-        const outcome = yield* store.commit({
-          sessionId,
-          expectedVersion: basis.version,
-          expectedLastEventId: basis.lastEventId ?? "",
-          decidedAtMs: basis.cached ? basis.timeMs : undefined,
-          events: newEvents,
-          // The state after the last event is the new snapshot, already encoded once.
-          state: state === null ? null : newEvents[newEvents.length - 1]!.stateAfter,
-          ended,
-          deadlineMs: state === null ? null : nextDueOf(state),
-          idempotency: options.idempotency === undefined
-            ? null
-            : { key: storedKeyOf(options.idempotency), fingerprint: options.idempotency.fingerprint, body: JSON.stringify(body) }
-        })
-        if (outcome._tag !== "Committed") return outcome as Step
-        const lastEventId = outcome.eventIds.at(-1) ?? ""
-        // Nothing is decided on an ended session but its rejection, and the load path serves that.
-        cache.remember(sessionId, state === null || ended ? null : { version, lastEventId, state })
-        return { _tag: "Applied", answer: { body: withEventId(body, lastEventId), replayed: false } } as Step
-      })
+        const ended = after === null || isTerminal(after.status)
+        const outcome: Outcome = { state: after, events, version, lastEventId: "", serverTimeMs: basis.timeMs, replayed: false }
+        // The state after the last event is the new snapshot, already encoded once.
+        const encodedState = newEvents[newEvents.length - 1]!.stateAfter
+        return Effect.map(
+          store.commit({
+            sessionId,
+            expectedVersion: basis.version,
+            expectedLastEventId: basis.lastEventId,
+            decidedAtMs: basis.cached ? basis.timeMs : undefined,
+            events: newEvents,
+            state: after === null ? null : encodedState,
+            ended,
+            deadlineMs: after === null ? null : nextDueOf(after),
+            idempotency: idempotency === undefined
+              ? null
+              : { key: storedKeyOf(idempotency), fingerprint: idempotency.fingerprint, body: encodeOutcome(outcome, encodedState) }
+          }),
+          (committed): Attempt => {
+            if (committed._tag !== "Committed") return committed
+            const lastEventId = committed.eventIds.at(-1) ?? ""
+            // Nothing is decided on an ended session but its rejection, and the load path serves that.
+            cache.remember(sessionId, after === null || ended ? null : { version, lastEventId, state: after })
+            return decided({ ...outcome, lastEventId })
+          }
+        )
+      }
 
       /**
        * Decided on the cached snapshot at the ServerClock's time, saving the load round trip. Only a
        * commit counts: anything else (no snapshot here, a rejection or no-op that a stale snapshot may
-       * explain, the session having moved on) leaves the command to the load path.
+       * explain, the session having moved on) leaves the command to the load path (undefined).
        */
-      const attemptCached = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions) {
-        // A retried request must find its first answer before anything is decided: the load reads it.
-        if (options.idempotency !== undefined) return undefined
-        const cached = cache.get(sessionId)
-        if (cached === undefined) return undefined
-        if (options.expectedVersion !== undefined && options.expectedVersion !== cached.version) return undefined
-        const timeMs = yield* clock.nowMs
-        const step = yield* decideAndCommit(sessionId, command, options, { ...cached, timeMs, cached: true })
-        if (step._tag === "Applied") return step.answer
-        if (step._tag === "Conflict" || step._tag === "Stale") cache.forget(sessionId)
-        return undefined
-      })
+      const attemptCached = (sessionId: string, command: Command, options: CommandOptions) =>
+        Effect.suspend((): Effect.Effect<Outcome | undefined, RedisUnavailable> => {
+          // A retried request must find its first outcome before anything is decided: the load reads it.
+          if (options.idempotency !== undefined) return toLoadPath
+          const cached = cache.get(sessionId)
+          if (cached === undefined) return toLoadPath
+          if (options.expectedVersion !== undefined && options.expectedVersion !== cached.version) return toLoadPath
+          const { state, version, lastEventId } = cached
+          return clock.nowMs.pipe(
+            Effect.flatMap((timeMs) => decideAndCommit(sessionId, command, undefined, { state, version, lastEventId, timeMs, cached: true })),
+            Effect.map((attempt) => {
+              if (attempt._tag === "Decided" && attempt.outcome.events.length > 0) return attempt.outcome
+              if (attempt._tag === "Conflict" || attempt._tag === "Stale") cache.forget(sessionId)
+              return undefined
+            })
+          )
+        })
 
-      const attempt = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions) {
-        const loaded = yield* store.load(sessionId, options.idempotency === undefined ? undefined : storedKeyOf(options.idempotency))
-        if (loaded.idempotent !== null && options.idempotency !== undefined) {
-          return { _tag: "Done", answer: yield* replay(loaded.idempotent, options.idempotency) } as const
+      /** Decided on a fresh load; undefined when the commit lost a race that the next attempt may win. */
+      const attemptLoaded = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions) {
+        const { idempotency, expectedVersion } = options
+        const loaded = yield* store.load(sessionId, idempotency === undefined ? undefined : storedKeyOf(idempotency))
+        if (loaded.idempotent !== null && idempotency !== undefined) return yield* replay(loaded.idempotent, idempotency)
+        if (expectedVersion !== undefined && expectedVersion !== loaded.version) {
+          return yield* new VersionConflict({ expectedVersion, currentVersion: loaded.version })
         }
-        if (options.expectedVersion !== undefined && options.expectedVersion !== loaded.version) {
-          return yield* new VersionConflict({ expectedVersion: options.expectedVersion, currentVersion: loaded.version })
-        }
-        const step = yield* decideAndCommit(sessionId, command, options, {
+        const attempt = yield* decideAndCommit(sessionId, command, idempotency, {
           state: loaded.state === null ? null : decodeState(loaded.state),
           version: loaded.version,
-          lastEventId: loaded.lastEventId,
+          lastEventId: loaded.lastEventId ?? "",
           timeMs: loaded.serverTimeMs,
           cached: false
         })
-        switch (step._tag) {
+        switch (attempt._tag) {
+          case "Decided":
+            return attempt.outcome
           case "Rejected":
-            return yield* step.error
-          case "Unchanged":
-          case "Applied":
-            return { _tag: "Done", answer: step.answer } as const
+            return yield* attempt.error
           case "Replayed":
-            return { _tag: "Done", answer: yield* replay(step.record, options.idempotency!) } as const
+            // Only a commit that carried an idempotency key can meet its record.
+            return yield* replay(attempt.record, idempotency!)
           case "Conflict":
-            if (options.expectedVersion !== undefined) {
-              return yield* new VersionConflict({ expectedVersion: options.expectedVersion, currentVersion: step.currentVersion })
+            if (expectedVersion !== undefined) {
+              return yield* new VersionConflict({ expectedVersion, currentVersion: attempt.currentVersion })
             }
-            return { _tag: "Retry" } as const
+            return undefined
           case "Stale":
-            return { _tag: "Retry" } as const
+            return undefined
         }
       })
 
-      // Untraced: the hot path, and no tracer is installed to receive spans.
-      const execute = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions) {
-        const fast = yield* attemptCached(sessionId, command, options)
-        if (fast !== undefined) return fast
+      const attemptLoads = Effect.fnUntraced(function*(sessionId: string, command: Command, options: CommandOptions) {
         for (let n = 1; n <= commandMaxAttempts; n++) {
-          const result = yield* attempt(sessionId, command, options)
-          if (result._tag === "Done") return result.answer
+          const outcome = yield* attemptLoaded(sessionId, command, options)
+          if (outcome !== undefined) return outcome
           if (n < commandMaxAttempts) yield* Effect.sleep(retryDelayMs(n))
         }
         return yield* new ContentionExceeded({ attempts: commandMaxAttempts })
-      }, (effect, sessionId) => serialized(sessionId, effect))
+      })
+
+      // Untraced (no tracer is installed to receive spans), and no generator on the cached path.
+      const execute = (sessionId: string, command: Command, options: CommandOptions = {}) =>
+        serialized(
+          sessionId,
+          Effect.flatMap(
+            attemptCached(sessionId, command, options),
+            (fast) => fast === undefined ? attemptLoads(sessionId, command, options) : Effect.succeed(fast)
+          )
+        )
 
       const read = Effect.fnUntraced(function*(sessionId: string) {
         const loaded = yield* store.load(sessionId)

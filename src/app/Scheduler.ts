@@ -79,15 +79,13 @@ export class Scheduler extends Context.Service<Scheduler, {
         }).pipe(Effect.catch((e) => Effect.logWarning("deadline resync failed", { error: e.message })))
 
         const settle = (sessionId: string) =>
-          handler.execute(sessionId, { type: "SettleDeadlines" }, {
-            render: ({ state, events }) => ({ due: state === null ? null : nextDueOf(state), committed: events.length > 0 })
-          }).pipe(
-            Effect.flatMap(({ body }) =>
+          handler.execute(sessionId, { type: "SettleDeadlines" }).pipe(
+            Effect.flatMap(({ state, events }) =>
               Effect.flatMap(clock.nowMs, (now) =>
                 Effect.sync(() => {
-                  if (body["committed"] === true) stats.fired++
+                  if (events.length > 0) stats.fired++
                   else stats.idle++
-                  track(sessionId, body["due"] as number | null, now)
+                  track(sessionId, state === null ? null : nextDueOf(state), now)
                 })
               )
             ),

@@ -1,7 +1,8 @@
 import cors from "@fastify/cors"
-import rateLimit from "@fastify/rate-limit"
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify"
+import rateLimit, { type FastifyRateLimitStore } from "@fastify/rate-limit"
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify"
 import fp from "fastify-plugin"
+import { leaseFromRedis, makeRateLimitLeases, type RateLimitLeases, type WindowCount } from "../../infra/RateLimitLeases.ts"
 import type { RedisConnection } from "../../infra/scripts.ts"
 import type { HttpFailure } from "../http/errorMapping.ts"
 import { sendFailure } from "../http/runner.ts"
@@ -62,6 +63,25 @@ const refuse = (request: FastifyRequest, reply: FastifyReply, failure: HttpFailu
   return sendFailure(reply, failure)
 }
 
+/** The rate limit's counters, leased from Redis (see RateLimitLeases); a route with its own limit counts apart. */
+class LeasedStore implements FastifyRateLimitStore {
+  constructor(private readonly leases: RateLimitLeases, private readonly prefix: string) {}
+
+  incr(key: string, callback: (error: Error | null, result?: WindowCount) => void, timeWindow: number, max: number) {
+    this.leases.count(this.prefix + key, timeWindow, max).then(
+      (count) => callback(null, count),
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error)))
+    )
+  }
+
+  child(options: RouteOptions): FastifyRateLimitStore {
+    // Typed as the route's options, but the plugin passes its own merged with the route's, the route
+    // under `routeInfo` (where its RedisStore reads it too).
+    const route: Pick<RouteOptions, "method" | "url"> = Reflect.get(options, "routeInfo")
+    return new LeasedStore(this.leases, `${this.prefix}${String(route.method)}${route.url}-`)
+  }
+}
+
 /**
  * Authentication, authorization at the route's action, CORS and rate limits, for every route
  * registered after it. Nothing behind a refusal runs, so a refused request writes nothing.
@@ -95,11 +115,16 @@ export const accessControl = fp(async (app: FastifyInstance, options: AccessCont
     })
   }
 
+  const leases = makeRateLimitLeases(leaseFromRedis(options.redis))
+  // Beside the service's keys rather than under its prefix: a counter lives one window and is no
+  // session data, so what a request writes under the prefix stays exactly what it did to a session.
+  const nameSpace = `ratelimit:${options.keyPrefix}`
   await app.register(rateLimit, {
-    redis: options.redis,
-    // Beside the service's keys rather than under its prefix: a counter lives one window and is no
-    // session data, so what a request writes under the prefix stays exactly what it did to a session.
-    nameSpace: `ratelimit:${options.keyPrefix}`,
+    store: class extends LeasedStore {
+      constructor() {
+        super(leases, nameSpace)
+      }
+    },
     timeWindow: 1000,
     max: (request) => rateOf(credentialOf(request), options),
     keyGenerator: (request) => {

@@ -105,7 +105,7 @@ export const demoRoutes = (deps: DemoDeps) => async (app: FastifyInstance) => {
     schema: { tags: ["demo"], summary: "Create a demo game (its host's token included)", body: newGameBody, response: { 201: gameResponse, 400: errorResponse, 429: errorResponse, 503: errorResponse } }
   }, (request, reply) => {
     const input = sessionInput(request.body)
-    return answer(reply, 201, deps.handler.execute(input.sessionId, { type: "CreateSession", input }, { render: () => ({}) }).pipe(
+    return answer(reply, 201, deps.handler.execute(input.sessionId, { type: "CreateSession", input }).pipe(
       Effect.flatMap(() => game(input.sessionId, request.body.kind, "host"))
     ))
   })

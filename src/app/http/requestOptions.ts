@@ -8,8 +8,6 @@ import type { CommandOptions } from "../CommandHandler.ts"
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
 const IF_MATCH = /^(?:W\/)?"?(\d{1,15})"?$/
 
-export type RequestOptions = Omit<CommandOptions, "render">
-
 /**
  * The concurrency and retry options a command request carries: `If-Match` or `expected_version` pins
  * the version, `Idempotency-Key` makes a retry return the first answer: to the same credential only,
@@ -18,7 +16,7 @@ export type RequestOptions = Omit<CommandOptions, "render">
 export const requestOptions = (
   request: FastifyRequest,
   bodyVersion: number | undefined
-): { options: RequestOptions } | { issues: Array<FieldIssue> } => {
+): { options: CommandOptions } | { issues: Array<FieldIssue> } => {
   const issues: Array<FieldIssue> = []
   const ifMatch = request.headers["if-match"]
   let pinned = bodyVersion

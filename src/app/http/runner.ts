@@ -7,18 +7,28 @@ export const sendFailure = (reply: FastifyReply, failure: HttpFailure) =>
     error: { code: failure.code, message: failure.message, ...(failure.details === undefined ? {} : { details: failure.details }) }
   })
 
+/** A session's answer: its body, and its version for the ETag (null once the session is gone). */
+export interface SessionAnswer {
+  readonly body: Record<string, unknown>
+  readonly version: number | null
+}
+
 /**
- * Runs a command's effect and answers with `{ data }` or the failure's one status and code. The
+ * Runs a session route's effect and answers with `{ data }` or the failure's one status and code. The
  * session version doubles as the ETag, so a client can pin it with If-Match on its next command.
  */
-export const answer = async (
+export const answerSession = async (
   reply: FastifyReply,
   status: number,
-  program: Effect.Effect<Record<string, unknown>, RequestError>
+  program: Effect.Effect<SessionAnswer, RequestError>
 ) => {
   const result = await Effect.runPromise(Effect.result(program))
   if (Result.isFailure(result)) return sendFailure(reply, toHttpFailure(result.failure))
-  const body = result.success
-  if (typeof body["version"] === "number") void reply.header("etag", `"${body["version"]}"`)
+  const { body, version } = result.success
+  if (version !== null) void reply.header("etag", `"${version}"`)
   return status === 204 ? reply.status(204).send() : reply.status(status).send({ data: body })
 }
+
+/** Runs a route's effect whose answer is not a session's (no ETag). */
+export const answer = (reply: FastifyReply, status: number, program: Effect.Effect<Record<string, unknown>, RequestError>) =>
+  answerSession(reply, status, Effect.map(program, (body) => ({ body, version: null })))

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify"
-import type { Command, CreateSessionInput, SyncMode, TimeoutAction } from "../../domain/index.ts"
+import type { Command, CreateSessionInput, SessionState, SyncMode, TimeoutAction } from "../../domain/index.ts"
 import { type Action, actingParticipantOf } from "../auth/access.ts"
 import { credentialOf } from "../auth/accessControl.ts"
 import type { CommandError, CommandHandler, Outcome } from "../CommandHandler.ts"
@@ -8,7 +8,7 @@ import type { History } from "../History.ts"
 import { validationFailure } from "./errorMapping.ts"
 import { metadataIssue } from "./metadataLimit.ts"
 import { requestOptions } from "./requestOptions.ts"
-import { answer, sendFailure } from "./runner.ts"
+import { answerSession, type SessionAnswer, sendFailure } from "./runner.ts"
 import {
   commandBody,
   createSessionBody,
@@ -56,11 +56,19 @@ const toCreateInput = (body: CreateBody): CreateSessionInput => ({
   metadata: body.metadata
 })
 
-const stateAnswer = ({ state, serverTimeMs }: Outcome) => state === null ? {} : sessionView(state, serverTimeMs)
-const switchAnswer = ({ state, events, serverTimeMs }: Outcome) =>
-  state === null ? {} : switchView(state, events, serverTimeMs)
+const gone: SessionAnswer = { body: {}, version: null }
 
-type Execution = Effect.Effect<Record<string, unknown>, CommandError>
+/** The session as the command left it (its times as of the decision), with the id of its last event. */
+const commandAnswer = (view: (state: SessionState, outcome: Outcome) => Record<string, unknown>) => (outcome: Outcome): SessionAnswer => {
+  if (outcome.state === null) return gone
+  const body = view(outcome.state, outcome)
+  body["last_event_id"] = outcome.lastEventId
+  return { body, version: outcome.version }
+}
+const stateAnswer = commandAnswer((state, { serverTimeMs }) => sessionView(state, serverTimeMs))
+const switchAnswer = commandAnswer((state, { events, serverTimeMs }) => switchView(state, events, serverTimeMs))
+
+type Execution = Effect.Effect<SessionAnswer, CommandError>
 
 const errors = {
   400: errorResponse,
@@ -85,13 +93,13 @@ async (app: FastifyInstance) => {
     sessionId: string,
     cmd: Command,
     body: { expected_version?: number } | null,
-    render: (outcome: Outcome) => Record<string, unknown>,
+    render: (outcome: Outcome) => SessionAnswer,
     status = 200,
     settle: (execution: Execution) => Execution = (execution) => execution
   ) => {
     const parsed = requestOptions(request, body?.expected_version ?? undefined)
     if ("issues" in parsed) return sendFailure(reply, validationFailure(400, parsed.issues))
-    return answer(reply, status, settle(handler.execute(sessionId, cmd, { ...parsed.options, render }).pipe(Effect.map((a) => a.body))))
+    return answerSession(reply, status, settle(Effect.map(handler.execute(sessionId, cmd, parsed.options), render)))
   }
 
   app.post<{ Body: CreateBody }>("/v1/sessions", {
@@ -138,19 +146,20 @@ async (app: FastifyInstance) => {
     schema: { tags: ["sessions"], summary: "Delete a session", params: sessionIdParams, response: { 204: { type: "null" }, ...errors } }
   }, (request, reply) =>
     // Idempotent, as v2 clients expect: a retry after a lost answer, or a session already gone, is not an error.
-    command(request, reply, request.params.id, { type: "DeleteSession" }, null, () => ({}), 204, (execution) =>
-      execution.pipe(Effect.catchTag("SessionNotFound", () => Effect.succeed({})))))
+    command(request, reply, request.params.id, { type: "DeleteSession" }, null, () => gone, 204, (execution) =>
+      execution.pipe(Effect.catchTag("SessionNotFound", () => Effect.succeed(gone)))))
 
   app.get<{ Params: { id: string } }>("/v1/sessions/:id", {
     config: { action: "read" },
     schema: { tags: ["sessions"], summary: "The session as of now; once it has left Redis, as last audited (archived)", params: sessionIdParams, response: { 200: sessionResponse, ...errors } }
   }, (request, reply) =>
-    answer(reply, 200, currentOrArchived(handler, history, request.params.id).pipe(
-      Effect.map((read) => ({
-        ...sessionView(read.state, read.serverTimeMs),
-        last_event_id: read.lastEventId,
-        ...(read.archived ? { archived: true } : {})
-      }))
+    answerSession(reply, 200, currentOrArchived(handler, history, request.params.id).pipe(
+      Effect.map((read) => {
+        const body = sessionView(read.state, read.serverTimeMs)
+        body["last_event_id"] = read.lastEventId
+        if (read.archived) body["archived"] = true
+        return { body, version: read.state.version }
+      })
     )))
 }
 

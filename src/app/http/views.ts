@@ -64,11 +64,10 @@ const sessionClock = (state: SessionState, now: EpochMs): number => {
 
 /** The v2 switch answer: the full state plus who ran out of time, if anyone did on the way. */
 export const switchView = (state: SessionState, events: ReadonlyArray<SessionEvent>, now: EpochMs): Record<string, unknown> => {
+  const view = sessionView(state, now)
   const expired = events.find((e) => e.type === "TIME_EXPIRED")
-  return {
-    ...sessionView(state, now),
-    ...(expired === undefined ? {} : { expired_participant_id: expired.participantId })
-  }
+  if (expired !== undefined) view["expired_participant_id"] = expired.participantId
+  return view
 }
 
 const snakeCase = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
