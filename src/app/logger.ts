@@ -50,12 +50,13 @@ const effectLevelOf: Record<LogLevelName, LogLevel.LogLevel> = {
 /**
  * `Effect.log*(message, ...rest)` as one pino line: the first part is `msg`, plain objects among
  * the rest are merged as fields, anything else goes to `details`; the fiber's log annotations (such
- * as `component`) are fields too, and a failure's cause is `err`.
+ * as `component`, "process" when none is set) are fields too, and a failure's cause is `err`.
  */
 export const pinoEffectLogger = (root: Pino) =>
   Logger.make(({ cause, fiber, logLevel, message }) => {
     const parts = Array.isArray(message) ? message : [message]
-    const fields: Record<string, unknown> = { ...fiber.getRef(References.CurrentLogAnnotations) }
+    // A line whose effect names no component is the process's, as the start-up lines are.
+    const fields: Record<string, unknown> = { component: "process", ...fiber.getRef(References.CurrentLogAnnotations) }
     const details: Array<unknown> = []
     for (const part of parts.slice(1)) {
       if (part !== null && typeof part === "object" && !Array.isArray(part) && !(part instanceof Error)) Object.assign(fields, part)
@@ -66,6 +67,12 @@ export const pinoEffectLogger = (root: Pino) =>
     const level = pinoLevelOf[logLevel]
     if (level !== "silent") root[level](fields, String(parts[0] ?? ""))
   })
+
+/**
+ * The configuration with the process's logging: what a process reads its configuration on before its
+ * services exist (start-up, `npm run migrate`), so that Effect's lines meet the same logger.
+ */
+export const configuredLogging = (root: Pino) => loggingLayer(root).pipe(Layer.provideMerge(AppConfig.layer))
 
 /**
  * The process's logging: its pino logger (the given one, else one made from LOG_LEVEL) as

@@ -57,7 +57,8 @@ export const buildHttpApp = async (
     repository: Effect.service(AuditRepository),
     monitor: Effect.service(AuditMonitor),
     logger: Effect.service(ProcessLogger),
-    health: Effect.service(ProjectorHealth)
+    health: Effect.service(ProjectorHealth),
+    context: Effect.context<never>()
   }))
 
   const { config } = services
@@ -76,6 +77,8 @@ export const buildHttpApp = async (
     // Reject what the schema does not name instead of silently dropping it, and never coerce types.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } }
   })
+
+  app.decorate("runEffect", Effect.runPromiseWith(services.context))
 
   // Commands without a body may still send Content-Type: application/json.
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {

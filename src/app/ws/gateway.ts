@@ -1,5 +1,5 @@
 import websocket from "@fastify/websocket"
-import { Effect } from "effect"
+import { type Context, Effect } from "effect"
 import type { FastifyInstance } from "fastify"
 import { WebSocket } from "ws"
 import type { AppSettings } from "../AppConfig.ts"
@@ -71,10 +71,14 @@ const closeAll = async (sockets: Set<WebSocket>, metrics: FeedDeps["metrics"]) =
  * control has checked the credential at the upgrade; frames beyond the credential's rate count as
  * invalid, so a flooding client is closed with 1008.
  */
-export const websocketGateway = (deps: Omit<FeedDeps, "renderLive">, settings: GatewaySettings) =>
+export const websocketGateway = (
+  deps: Omit<FeedDeps, "renderLive"> & { readonly context: Context.Context<never> },
+  settings: GatewaySettings
+) =>
 async (app: FastifyInstance) => {
   const feedDeps: FeedDeps = { ...deps, renderLive: liveRenderer(deps.clock) }
-  const now = () => Effect.runSync(deps.clock.nowMs)
+  const runSync = Effect.runSyncWith(deps.context)
+  const now = () => runSync(deps.clock.nowMs)
   let closing = false
 
   // Added before the plugin's own preClose, which would close the sockets without a code.
