@@ -1,5 +1,5 @@
 import { Cause, Context, Effect, Layer, Logger, type LogLevel, References } from "effect"
-import { type Logger as Pino, type LoggerOptions, pino } from "pino"
+import { type DestinationStream, type Logger as Pino, type LoggerOptions, pino } from "pino"
 import { AppConfig, type AppSettings } from "./AppConfig.ts"
 
 export type LogLevelName = AppSettings["logLevel"]
@@ -20,8 +20,9 @@ const isLevel = (value: string): value is LogLevelName => LEVELS.includes(value)
 /** LOG_LEVEL before the configuration is read: what it says when valid, else info (the configuration then refuses it). */
 export const bootLogLevel = (value: string | undefined): LogLevelName => value !== undefined && isLevel(value) ? value : "info"
 
-/** The process's one pino logger; everything else writes through children of it. */
-export const createProcessLogger = (level: LogLevelName): Pino => pino(options(level))
+/** The process's one pino logger (on stdout unless told otherwise); everything else writes through children of it. */
+export const createProcessLogger = (level: LogLevelName, destination?: DestinationStream): Pino =>
+  destination === undefined ? pino(options(level)) : pino(options(level), destination)
 
 /** The process's pino logger as a service: Fastify and anything outside Effect write through its children. */
 export class ProcessLogger extends Context.Service<ProcessLogger, Pino>()("synckairos/app/ProcessLogger") {}
