@@ -2,7 +2,6 @@ import swagger from "@fastify/swagger"
 import swaggerUi from "@fastify/swagger-ui"
 import { Effect, type ManagedRuntime } from "effect"
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from "fastify"
-import { EventStore } from "../../infra/EventStore.ts"
 import { RedisClient } from "../../infra/RedisClient.ts"
 import { AuditMonitor } from "../../infra/audit/AuditMonitor.ts"
 import { ProjectorHealth } from "../../infra/audit/ProjectorHealth.ts"
@@ -49,7 +48,6 @@ export const buildHttpApp = async (
     handler: Effect.service(CommandHandler),
     clock: Effect.service(ServerClock),
     redis: Effect.service(RedisClient),
-    store: Effect.service(EventStore),
     fanOut: Effect.service(FanOut),
     metrics: Effect.service(Metrics),
     config: Effect.service(AppConfig),

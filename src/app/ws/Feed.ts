@@ -1,9 +1,9 @@
 import { Effect, Result } from "effect"
-import type { EventStore } from "../../infra/EventStore.ts"
 import type { ServerClock } from "../../infra/ServerClock.ts"
 import type { LogEntry } from "../../infra/ShardLogReader.ts"
 import { streamIdMs } from "../../infra/streamIds.ts"
 import type { CommandHandler } from "../CommandHandler.ts"
+import type { History } from "../History.ts"
 import type { CloseReason, Metrics } from "../metrics.ts"
 import { decodeState } from "../sessionCodec.ts"
 import { planCatchUp } from "./catchUp.ts"
@@ -34,7 +34,7 @@ interface Rendered {
 
 export interface FeedDeps {
   readonly fanOut: FanOut["Service"]
-  readonly store: EventStore["Service"]
+  readonly history: History["Service"]
   readonly handler: CommandHandler["Service"]
   readonly clock: ServerClock["Service"]
   readonly metrics: Metrics["Service"]
