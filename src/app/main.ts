@@ -64,7 +64,7 @@ for (const signal of SIGNALS) {
   process.once(signal, () => stop(signal))
 }
 
-await app.listen({ port: settings.port, host: settings.host })
+await app.listen({ port: settings.port, host: settings.host }).catch(cannotStart)
 const url = `http://${settings.host === "0.0.0.0" || settings.host === "::" ? "localhost" : settings.host}:${settings.port}`
 const pages = role === "worker" ? "" : ` · API docs ${url}/docs · demos ${url}/demo/chess ${url}/demo/countdown`
 log.info(
