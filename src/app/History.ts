@@ -1,11 +1,9 @@
 import { Context, Effect, Layer } from "effect"
 import { SessionNotFound, type SessionState } from "../domain/index.ts"
-import { type StoredEvent, toStoredEvent } from "../infra/EventStore.ts"
-import { makeKeySchema } from "../infra/keys.ts"
+import { EventStore, type StoredEvent } from "../infra/EventStore.ts"
 import { AuditRepository, type AuditUnavailable } from "../infra/pg/AuditRepository.ts"
-import { RedisClient, type RedisUnavailable } from "../infra/RedisClient.ts"
+import type { RedisUnavailable } from "../infra/RedisClient.ts"
 import { ServerClock } from "../infra/ServerClock.ts"
-import { StoreSettings } from "../infra/StoreSettings.ts"
 import { decodeState } from "./sessionCodec.ts"
 
 export interface HistoryQuery {
@@ -45,14 +43,20 @@ const NO_UPPER_BOUND = 2_147_483_647
  */
 export class History extends Context.Service<History, {
   readonly events: (sessionId: string, query: HistoryQuery) => Effect.Effect<HistoryPage, HistoryError>
+  /**
+   * A live session's events from its first, oldest first: the stream's, preceded by the audit's when
+   * the stream no longer starts at the session's creation. The audit may lack some of those (not
+   * written yet, or a previous session under the same id): callers check that the versions join up.
+   * Empty when the stream is.
+   */
+  readonly fromStart: (sessionId: string) => Effect.Effect<ReadonlyArray<StoredEvent>, RedisUnavailable | AuditUnavailable>
   /** The last audited state of a session no longer in Redis; SessionNotFound when there is none or it was deleted. */
   readonly archived: (sessionId: string) => Effect.Effect<ArchivedRead, SessionNotFound | AuditUnavailable>
 }>()("synckairos/app/History") {
   static readonly layer = Layer.effect(
     History,
     Effect.gen(function*() {
-      const redis = yield* RedisClient
-      const keys = makeKeySchema(yield* StoreSettings)
+      const store = yield* EventStore
       const audit = yield* AuditRepository
       const clock = yield* ServerClock
 
@@ -74,14 +78,21 @@ export class History extends Context.Service<History, {
         return { archived: true, events, next: more ? nextOf(query.order, events) : null }
       })
 
+      /** The stream's oldest and newest events; undefined when the stream is empty or gone. */
+      const streamEnds = Effect.fnUntraced(function*(sessionId: string) {
+        const [first, last] = yield* Effect.all([store.readEvents(sessionId, { count: 1 }), store.readLatestEvents(sessionId, 1)], {
+          concurrency: 2
+        })
+        return first[0] === undefined || last[0] === undefined ? undefined : { first: first[0], last: last[0] }
+      })
+
       const events = Effect.fn("History.events")(function*(sessionId: string, query: HistoryQuery) {
-        const key = keys.session(sessionId).events
         const after = query.afterVersion ?? 0
         const before = query.beforeVersion ?? NO_UPPER_BOUND
-        const [first, last] = yield* redis.use((c) => Promise.all([c.xrange(key, "-", "+", "COUNT", 1), c.xrevrange(key, "+", "-", "COUNT", 1)]))
-        if (first[0] === undefined || last[0] === undefined) return yield* archivedPage(sessionId, query, after, before)
-        const firstVersion = toStoredEvent(first[0]).version
-        const lastVersion = toStoredEvent(last[0]).version
+        const ends = yield* streamEnds(sessionId)
+        if (ends === undefined) return yield* archivedPage(sessionId, query, after, before)
+        const firstVersion = ends.first.version
+        const lastVersion = ends.last.version
 
         // The first version this page wants, and whether the stream still holds it.
         const wanted = query.order === "asc" ? after + 1 : Math.min(before - 1, lastVersion)
@@ -98,10 +109,8 @@ export class History extends Context.Service<History, {
 
         const skip = query.order === "asc" ? wanted - firstVersion : lastVersion - wanted
         const count = skip + query.limit + 1
-        const raw = yield* redis.use((c) =>
-          query.order === "asc" ? c.xrange(key, "-", "+", "COUNT", count) : c.xrevrange(key, "+", "-", "COUNT", count)
-        )
-        const inRange = raw.slice(skip).map(toStoredEvent).filter((e) => e.version > after && e.version < before)
+        const read = yield* (query.order === "asc" ? store.readEvents(sessionId, { count }) : store.readLatestEvents(sessionId, count))
+        const inRange = read.slice(skip).filter((e) => e.version > after && e.version < before)
         const page = inRange.slice(0, query.limit)
         const lowest = page.at(-1)?.version
         // Descending past the stream's first event continues in the audit.
@@ -110,13 +119,21 @@ export class History extends Context.Service<History, {
         return { archived: false, events: page, next: more ? nextOf(query.order, page) : null }
       })
 
+      const fromStart = Effect.fn("History.fromStart")(function*(sessionId: string) {
+        const stream = yield* store.readEvents(sessionId)
+        const firstVersion = stream[0]?.version ?? 1
+        if (firstVersion === 1) return stream
+        const { events: audited } = yield* fromAudit(sessionId, "asc", 0, firstVersion, firstVersion - 1)
+        return [...audited, ...stream]
+      })
+
       const archived = Effect.fn("History.archived")(function*(sessionId: string) {
         const row = yield* audit.session(sessionId)
         if (row === null || row.state === null) return yield* new SessionNotFound({ sessionId })
         return { state: decodeState(row.state), lastEventId: row.lastEventId, serverTimeMs: yield* clock.nowMs }
       })
 
-      return History.of({ events, archived })
+      return History.of({ events, fromStart, archived })
     })
   )
 }

@@ -15,6 +15,7 @@ export const auditMetricsLayer: Layer.Layer<AuditObserver, never, Metrics | Audi
   Effect.gen(function*() {
     const { registry } = yield* Metrics
     const monitor = yield* AuditMonitor
+    const runPromise = Effect.runPromiseWith(yield* Effect.context<never>())
     const registers = [registry]
 
     const counter = <L extends string = never>(name: string, help: string, labelNames: ReadonlyArray<L> = []) =>
@@ -68,7 +69,7 @@ export const auditMetricsLayer: Layer.Layer<AuditObserver, never, Metrics | Audi
         help,
         registers,
         async collect() {
-          const result = await Effect.runPromise(Effect.result(monitor.status))
+          const result = await runPromise(Effect.result(monitor.status))
           if (result._tag === "Success") this.set(read(result.success))
         }
       })

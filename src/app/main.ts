@@ -3,7 +3,7 @@ import { AppConfig } from "./AppConfig.ts"
 import { localServices } from "./embedded/localServices.ts"
 import { buildHttpApp } from "./http/app.ts"
 import { apiLayer, workerLayer } from "./layers.ts"
-import { bootLogLevel, createProcessLogger } from "./logger.ts"
+import { bootLogLevel, configuredLogging, createProcessLogger } from "./logger.ts"
 
 /**
  * Process entry point: `node dist/app/main.js [all|api|worker]` once built (tests run the source with tsx).
@@ -34,7 +34,11 @@ const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const
 const abortStart = () => process.exit(1)
 for (const signal of SIGNALS) process.once(signal, abortStart)
 
-const configured = await Effect.runPromise(Effect.service(AppConfig).pipe(Effect.provide(AppConfig.layer))).catch(cannotStart)
+// The configuration is read (and refused) before the embedded servers start, on a runtime of its own:
+// the app's runtime needs the addresses those servers get.
+const boot = ManagedRuntime.make(configuredLogging(root))
+const configured = await boot.runPromise(Effect.service(AppConfig)).catch(cannotStart)
+await boot.dispose()
 const local = await localServices(process.env, role === "all").catch(cannotStart)
 const settings = { ...configured, redisUrl: local.redisUrl ?? configured.redisUrl, databaseUrl: local.databaseUrl ?? configured.databaseUrl }
 const config = Layer.succeed(AppConfig, settings)
@@ -60,7 +64,7 @@ for (const signal of SIGNALS) {
   process.once(signal, () => stop(signal))
 }
 
-await app.listen({ port: settings.port, host: settings.host })
+await app.listen({ port: settings.port, host: settings.host }).catch(cannotStart)
 const url = `http://${settings.host === "0.0.0.0" || settings.host === "::" ? "localhost" : settings.host}:${settings.port}`
 const pages = role === "worker" ? "" : ` · API docs ${url}/docs · demos ${url}/demo/chess ${url}/demo/countdown`
 log.info(

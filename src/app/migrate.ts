@@ -2,14 +2,21 @@
  * `npm run migrate`: creates the database DATABASE_URL names when it is missing and applies the
  * pending migrations of `migrations/`. Safe to run from several instances at once.
  */
-import { Effect } from "effect"
+import { Effect, ManagedRuntime } from "effect"
 import { ensureDatabase, migrate } from "../infra/pg/MigrationRunner.ts"
 import { AppConfig } from "./AppConfig.ts"
-import { bootLogLevel, createProcessLogger } from "./logger.ts"
+import { bootLogLevel, configuredLogging, createProcessLogger } from "./logger.ts"
 
-const log = createProcessLogger(bootLogLevel(process.env["LOG_LEVEL"])).child({ component: "migrate" })
+const root = createProcessLogger(bootLogLevel(process.env["LOG_LEVEL"]))
+const log = root.child({ component: "migrate" })
+const messageOf = (error: unknown) => error instanceof Error ? error.message : String(error)
 
-const { databaseUrl } = await Effect.runPromise(Effect.provide(Effect.service(AppConfig), AppConfig.layer))
+const runtime = ManagedRuntime.make(configuredLogging(root))
+const { databaseUrl } = await runtime.runPromise(Effect.service(AppConfig)).catch((error: unknown) => {
+  log.fatal({ err: messageOf(error) }, "synckairos migrate cannot start")
+  return process.exit(1)
+})
+await runtime.dispose()
 const database = new URL(databaseUrl)
 database.password = ""
 try {
@@ -17,6 +24,6 @@ try {
   const applied = await migrate(databaseUrl)
   log.info({ database: database.toString(), created, applied }, "migrations applied")
 } catch (error) {
-  log.fatal({ database: database.toString(), err: error instanceof Error ? error.message : String(error) }, "synckairos migrate failed")
+  log.fatal({ database: database.toString(), err: messageOf(error) }, "synckairos migrate failed")
   process.exit(1)
 }

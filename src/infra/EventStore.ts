@@ -91,6 +91,8 @@ export interface EventStoreShape {
     sessionId: string,
     options?: { readonly afterId?: string; readonly count?: number }
   ) => Effect.Effect<ReadonlyArray<StoredEvent>, RedisUnavailable>
+  /** XREVRANGE: the `count` newest events, newest first. */
+  readonly readLatestEvents: (sessionId: string, count: number) => Effect.Effect<ReadonlyArray<StoredEvent>, RedisUnavailable>
 }
 
 /** Versions must step by one from expectedVersion: anything else is a bug in the caller. */
@@ -165,7 +167,13 @@ export class EventStore extends Context.Service<EventStore, EventStoreShape>()("
         }
       )
 
-      return EventStore.of({ shardOf: keySchema.shardOf, load, commit, readEvents })
+      const readLatestEvents = Effect.fn("EventStore.readLatestEvents")(function*(sessionId: string, count: number) {
+        const key = keySchema.session(sessionId).events
+        const entries = yield* redis.use((connection) => connection.xrevrange(key, "+", "-", "COUNT", String(count)))
+        return entries.map(toStoredEvent)
+      })
+
+      return EventStore.of({ shardOf: keySchema.shardOf, load, commit, readEvents, readLatestEvents })
     })
   )
 }

@@ -1,11 +1,15 @@
-/** A session's history and its archived state: from Redis while it lives, from PostgreSQL once it has left. */
+/**
+ * A session's history, its archived state, and feeds resuming from further back than its stream:
+ * from Redis while it lives, from PostgreSQL for what Redis no longer holds.
+ */
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeKeySchema } from "../../src/infra/keys.ts"
 import { call, startServer, type TestServer, uuid } from "../support/app.ts"
 import { expectAuditMatchesRedis } from "../support/audit.ts"
-import { testDatabaseUrl } from "../support/postgres.ts"
+import { auditReader, testDatabaseUrl } from "../support/postgres.ts"
 import { redisUrl } from "../support/redis.ts"
+import { type FeedClient, ofType, openFeed } from "../support/ws.ts"
 
 let server: TestServer
 let redis: Redis
@@ -102,6 +106,54 @@ describe("GET /v1/sessions/:id/events", () => {
   })
 })
 
+/** The versions of the STATE_UPDATE frames a feed has received. */
+const updatedVersions = (feed: FeedClient) => feed.frames.filter(ofType("STATE_UPDATE")).map((f) => f.event.version as number)
+
+/** The id of the event of this version, as the history gives it. */
+const eventIdOf = async (id: string, version: number): Promise<string> =>
+  (await call(server, "GET", `/v1/sessions/${id}/events?after_version=${version - 1}&limit=1`)).body.data.events[0].id
+
+describe("resuming a feed from before the session stream's oldest event", () => {
+  it("replays the versions the stream was trimmed of from the audit, then the stream's, then goes live: every event once", async () => {
+    const id = await playedSession(20)
+    const since = await eventIdOf(id, 3)
+    await redis.xtrim(keysOf(id).events, "MAXLEN", 5)
+
+    const feed = await openFeed(server.baseUrl, { sessionId: id, since })
+    expect(await feed.waitFor(ofType("RESUMED"))).toMatchObject({ since, replayed: 19, version: 22 })
+    expect(feed.frames[0]).toMatchObject({ type: "CONNECTED" })
+    expect(updatedVersions(feed)).toEqual(range(4, 22))
+    // The states folded across the audit and the stream are the session's.
+    const live = (await call(server, "GET", `/v1/sessions/${id}`)).body.data
+    expect(feed.frames.filter(ofType("STATE_UPDATE")).at(-1)!.state).toMatchObject({
+      version: 22,
+      last_event_id: live.last_event_id,
+      participants: live.participants.map((p: { total_time_ms: number }) => expect.objectContaining({ total_time_ms: p.total_time_ms }))
+    })
+
+    expect((await call(server, "POST", `/v1/sessions/${id}/switch`)).status).toBe(200)
+    await feed.waitFor((f) => f.type === "STATE_UPDATE" && f.event.version === 23)
+    feed.send({ type: "RESUME", since: await eventIdOf(id, 1) })
+    await feed.waitFor((f) => f.type === "RESUMED" && f.replayed === 22)
+    expect(updatedVersions(feed)).toEqual([...range(4, 23), ...range(2, 23)])
+    await feed.close()
+  })
+
+  it("sends the full state instead when the audit misses a version between `since` and the stream", async () => {
+    const id = await playedSession(10)
+    const since = await eventIdOf(id, 2)
+    await redis.xtrim(keysOf(id).events, "MAXLEN", 4)
+    const audit = auditReader(testDatabaseUrl())
+    await audit.query("DELETE FROM session_events WHERE session_id = $1 AND version = 6", [id])
+    await audit.close()
+
+    const feed = await openFeed(server.baseUrl, { sessionId: id, since })
+    expect(await feed.waitFor(ofType("STATE_SYNC"))).toMatchObject({ resumed: false, version: 12 })
+    expect(feed.frames.map((f) => f.type)).toEqual(["CONNECTED", "STATE_SYNC"])
+    await feed.close()
+  })
+})
+
 describe("a session that has left Redis", () => {
   it("answers its last audited state, archived, and refuses commands", async () => {
     const id = await playedSession(3)
@@ -152,6 +204,13 @@ describe("without PostgreSQL", () => {
       expect(created.status).toBe(201)
       expect((await call(cut, "POST", `/v1/sessions/${id}/start`)).status).toBe(200)
       expect((await call(cut, "GET", `/v1/sessions/${id}/events`)).body.data.events).toHaveLength(2)
+      // A resume from before the stream's oldest event gets the full state.
+      const since = (await call(cut, "GET", `/v1/sessions/${id}/events?limit=1`)).body.data.events[0].id
+      const [stream] = await redis.keys(`${cut.prefix}*events:${id}`)
+      await redis.xtrim(stream!, "MAXLEN", 1)
+      const feed = await openFeed(cut.baseUrl, { sessionId: id, since })
+      expect(await feed.waitFor(ofType("STATE_SYNC"))).toMatchObject({ resumed: false, version: 2 })
+      await feed.close()
 
       const ready = await call(cut, "GET", "/ready")
       expect(ready.status).toBe(200)

@@ -9,6 +9,7 @@ import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { expect, it } from "vitest"
+import { malformedLines } from "../support/logLines.ts"
 
 interface Outcome {
   readonly exitCode: number | null
@@ -47,6 +48,11 @@ it("npm start's default: its own Redis and PostgreSQL, the audit in it, nothing 
   expect(played.leftovers).toEqual([])
   // The shutdown stops Redis only after the service has let go of every connection to it.
   expect(played.output).not.toContain("ECONNREFUSED")
+
+  // Every line, the embedded servers' start and stop included, is one JSON object of the one shape.
+  for (const output of [played.output, played.second.output, crashed.output, missing.output, killed.output]) {
+    expect(malformedLines(output)).toEqual([])
+  }
 
   expect(played.second.output).toMatch(/another SyncKairos \(pid \d+\) runs the Redis and PostgreSQL under \.data\//)
   expect(played.second.exitCode).toBe(1)

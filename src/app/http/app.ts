@@ -2,7 +2,6 @@ import swagger from "@fastify/swagger"
 import swaggerUi from "@fastify/swagger-ui"
 import { Effect, type ManagedRuntime } from "effect"
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from "fastify"
-import { EventStore } from "../../infra/EventStore.ts"
 import { RedisClient } from "../../infra/RedisClient.ts"
 import { AuditMonitor } from "../../infra/audit/AuditMonitor.ts"
 import { ProjectorHealth } from "../../infra/audit/ProjectorHealth.ts"
@@ -49,7 +48,6 @@ export const buildHttpApp = async (
     handler: Effect.service(CommandHandler),
     clock: Effect.service(ServerClock),
     redis: Effect.service(RedisClient),
-    store: Effect.service(EventStore),
     fanOut: Effect.service(FanOut),
     metrics: Effect.service(Metrics),
     config: Effect.service(AppConfig),
@@ -77,6 +75,8 @@ export const buildHttpApp = async (
     // Reject what the schema does not name instead of silently dropping it, and never coerce types.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } }
   })
+
+  app.decorate("runEffect", Effect.runPromiseWith(services.context))
 
   // Commands without a body may still send Content-Type: application/json.
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {

@@ -2,6 +2,13 @@ import { Effect, Result } from "effect"
 import type { FastifyReply } from "fastify"
 import { type HttpFailure, type RequestError, toHttpFailure } from "./errorMapping.ts"
 
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Runs an effect on the app's runtime, so that its layers (the logger, the configuration) reach it. */
+    readonly runEffect: <A, E>(effect: Effect.Effect<A, E>) => Promise<A>
+  }
+}
+
 export const sendFailure = (reply: FastifyReply, failure: HttpFailure) =>
   reply.status(failure.status).send({
     error: { code: failure.code, message: failure.message, ...(failure.details === undefined ? {} : { details: failure.details }) }
@@ -22,7 +29,7 @@ export const answerSession = async (
   status: number,
   program: Effect.Effect<SessionAnswer, RequestError>
 ) => {
-  const result = await Effect.runPromise(Effect.result(program))
+  const result = await reply.server.runEffect(Effect.result(program))
   if (Result.isFailure(result)) return sendFailure(reply, toHttpFailure(result.failure))
   const { body, version } = result.success
   if (version !== null) void reply.header("etag", `"${version}"`)

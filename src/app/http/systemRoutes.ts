@@ -20,7 +20,7 @@ async (app: FastifyInstance) => {
   app.get("/v1/time", {
     schema: { tags: ["time"], summary: "Server time, the base of every time field", security: [], response: { 200: timeResponse } }
   }, async () => {
-    const now = await Effect.runPromise(deps.clock.nowMs)
+    const now = await app.runEffect(deps.clock.nowMs)
     return { data: { server_time_ms: now }, timestamp_ms: now, server_version: SERVER_VERSION, drift_tolerance_ms: DRIFT_TOLERANCE_MS }
   })
 
@@ -34,9 +34,9 @@ async (app: FastifyInstance) => {
       security: []
     }
   }, async (_request, reply) => {
-    const result = await Effect.runPromise(Effect.result(deps.redis.ping))
+    const result = await app.runEffect(Effect.result(deps.redis.ping))
     if (result._tag === "Success") {
-      const audit = await Effect.runPromise(deps.audit)
+      const audit = await app.runEffect(deps.audit)
       return reply.status(audit.alarms.length > 0 ? 503 : 200).send({
         status: audit.degraded ? "degraded" : "ready",
         auth: deps.auth,

@@ -1,10 +1,10 @@
 import { type Context, Effect, Result } from "effect"
-import type { EventStore } from "../../infra/EventStore.ts"
 import { catchUpGate, type Gate, type Passed } from "../../infra/follow/catchUpGate.ts"
 import type { ServerClock } from "../../infra/ServerClock.ts"
 import type { LogEntry } from "../../infra/ShardLogReader.ts"
 import { streamIdMs } from "../../infra/streamIds.ts"
 import type { CommandHandler } from "../CommandHandler.ts"
+import type { History } from "../History.ts"
 import type { CloseReason, Metrics } from "../metrics.ts"
 import { decodeState } from "../sessionCodec.ts"
 import { planCatchUp } from "./catchUp.ts"
@@ -35,7 +35,7 @@ interface Rendered {
 
 export interface FeedDeps {
   readonly fanOut: FanOut["Service"]
-  readonly store: EventStore["Service"]
+  readonly history: History["Service"]
   readonly handler: CommandHandler["Service"]
   readonly clock: ServerClock["Service"]
   readonly metrics: Metrics["Service"]

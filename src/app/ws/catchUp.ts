@@ -1,7 +1,9 @@
 import { Effect } from "effect"
 import { evolve, type SessionState } from "../../domain/index.ts"
-import type { EventStore, StoredEvent } from "../../infra/EventStore.ts"
+import type { StoredEvent } from "../../infra/EventStore.ts"
+import { compareStreamIds } from "../../infra/streamIds.ts"
 import type { CommandHandler } from "../CommandHandler.ts"
+import type { History } from "../History.ts"
 import { fromStoredEvent } from "../sessionCodec.ts"
 
 export interface ReplayedEvent {
@@ -16,17 +18,27 @@ export type CatchUp =
   | { readonly _tag: "Sync"; readonly state: SessionState; readonly lastEventId: string }
   | { readonly _tag: "NotFound" }
 
+/** Every version from the session's creation (1) on, each once, in the order of their ids. */
+const isWhole = (events: ReadonlyArray<StoredEvent>): boolean =>
+  events.every((event, i) => {
+    const previous = events[i - 1]
+    return previous === undefined
+      ? event.version === 1
+      : event.version === previous.version + 1 && compareStreamIds(previous.id, event.id) < 0
+  })
+
 /**
- * The events after `since`, each with the state it led to. The stream holds no states, so they are
- * folded from the session's first event; null when the stream no longer holds `since` (trimmed, or a
- * previous session under the same id) or no longer starts at the session's creation.
+ * The events after `since`, each with the state it led to. Neither the stream nor the audit holds
+ * states, so they are folded from the session's first event; null when the events do not hold
+ * `since` (a previous session under the same id, or older than the audit) or miss a version
+ * between the session's creation and the newest (the audit has not written them yet).
  */
 export const replaySince = (
   events: ReadonlyArray<StoredEvent>,
   since: string
 ): { readonly sinceVersion: number; readonly events: ReadonlyArray<ReplayedEvent> } | null => {
   const at = events.findIndex((event) => event.id === since)
-  if (at === -1 || events[0]?.version !== 1) return null
+  if (at === -1 || !isWhole(events)) return null
   let state: SessionState | null = null
   const replayed: Array<ReplayedEvent> = []
   events.forEach((event, i) => {
@@ -36,15 +48,22 @@ export const replaySince = (
   return { sinceVersion: events[at]!.version, events: replayed }
 }
 
-/** Reads what a feed must send: the events after `since` when the stream still has them, else the full state. */
+/**
+ * Reads what a feed must send: the events after `since` while they can be told without a gap (from
+ * the stream, and from the audit for those the stream was trimmed of), else the full state. An
+ * audit that does not answer means the full state too.
+ */
 export const planCatchUp = (
-  deps: { readonly store: EventStore["Service"]; readonly handler: CommandHandler["Service"] },
+  deps: { readonly history: History["Service"]; readonly handler: CommandHandler["Service"] },
   sessionId: string,
   since: string | undefined
 ) =>
   Effect.gen(function*() {
     if (since !== undefined) {
-      const replay = replaySince(yield* deps.store.readEvents(sessionId), since)
+      const events = yield* deps.history.fromStart(sessionId).pipe(
+        Effect.catchTag("AuditUnavailable", () => Effect.succeed<ReadonlyArray<StoredEvent>>([]))
+      )
+      const replay = replaySince(events, since)
       if (replay !== null) return { _tag: "Replay", since, ...replay } satisfies CatchUp
     }
     return yield* deps.handler.read(sessionId).pipe(

@@ -1,5 +1,5 @@
 import websocket from "@fastify/websocket"
-import { Effect } from "effect"
+import { type Context, Effect } from "effect"
 import type { FastifyInstance } from "fastify"
 import { WebSocket } from "ws"
 import type { AppSettings } from "../AppConfig.ts"
@@ -7,7 +7,7 @@ import { credentialOf, rateOf } from "../auth/accessControl.ts"
 import { Feed, type FeedDeps, liveRenderer, type Outlet } from "./Feed.ts"
 import { makeFrameBudget } from "./frameBudget.ts"
 import { startHeartbeat } from "./heartbeat.ts"
-import { CloseCode, errorFrame, parseClientMessage, pongFrame, STREAM_ID } from "./protocol.ts"
+import { CloseCode, errorFrame, parseClientMessage, parseSince, pongFrame } from "./protocol.ts"
 
 export type GatewaySettings = Pick<
   AppSettings,
@@ -19,12 +19,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** On shutdown, how long clients get to answer the close frame before their sockets are cut. */
 const CLOSE_HANDSHAKE_MS = 1000
 
-const queryProblem = (sessionId: unknown, since: unknown): string | undefined => {
-  if (typeof sessionId !== "string" || !UUID.test(sessionId)) return "sessionId must be a UUID"
-  if (since !== undefined && (typeof since !== "string" || !STREAM_ID.test(since))) {
-    return "since must be an event id such as 1795305919821-0"
-  }
-  return undefined
+/** The session to follow and where to resume, or why the query is refused. */
+const parseQuery = (query: Record<string, unknown>) => {
+  const { sessionId } = query
+  if (typeof sessionId !== "string" || !UUID.test(sessionId)) return { invalid: "sessionId must be a UUID" }
+  if (query["since"] === undefined) return { sessionId, since: undefined }
+  const since = parseSince(query["since"])
+  return "invalid" in since ? since : { sessionId, since: since.since }
 }
 
 /** Frames are text frames, whether handed over as a string or as UTF-8 bytes. */
@@ -71,10 +72,14 @@ const closeAll = async (sockets: Set<WebSocket>, metrics: FeedDeps["metrics"]) =
  * control has checked the credential at the upgrade; frames beyond the credential's rate count as
  * invalid, so a flooding client is closed with 1008.
  */
-export const websocketGateway = (deps: Omit<FeedDeps, "renderLive">, settings: GatewaySettings) =>
+export const websocketGateway = (
+  deps: Omit<FeedDeps, "renderLive"> & { readonly context: Context.Context<never> },
+  settings: GatewaySettings
+) =>
 async (app: FastifyInstance) => {
   const feedDeps: FeedDeps = { ...deps, renderLive: liveRenderer(deps.clock) }
-  const now = () => Effect.runSync(deps.clock.nowMs)
+  const runSync = Effect.runSyncWith(deps.context)
+  const now = () => runSync(deps.clock.nowMs)
   let closing = false
 
   // Added before the plugin's own preClose, which would close the sockets without a code.
@@ -98,14 +103,13 @@ async (app: FastifyInstance) => {
   app.get("/ws", { websocket: true, config: { action: "follow" } }, (socket, request) => {
     const outlet = outletOf(socket, settings.wsSendBufferLimitBytes, deps.metrics)
     if (closing) return outlet.close(CloseCode.serviceRestart, "server restarting", "shutdown")
-    const { sessionId, since } = request.query as Record<string, unknown>
-    const problem = queryProblem(sessionId, since)
-    if (problem !== undefined) {
-      outlet.send(errorFrame("VALIDATION_ERROR", problem))
+    const query = parseQuery(request.query as Record<string, unknown>)
+    if ("invalid" in query) {
+      outlet.send(errorFrame("VALIDATION_ERROR", query.invalid))
       return outlet.close(CloseCode.policyViolation, "invalid request")
     }
 
-    const feed = new Feed(feedDeps, sessionId as string, outlet)
+    const feed = new Feed(feedDeps, query.sessionId, outlet)
     deps.metrics.connectedSockets.inc()
     socket.once("close", () => {
       deps.metrics.connectedSockets.dec()
@@ -135,6 +139,6 @@ async (app: FastifyInstance) => {
       }
     })
 
-    feed.start(since as string | undefined)
+    feed.start(query.since)
   })
 }

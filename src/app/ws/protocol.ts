@@ -26,7 +26,11 @@ export interface WireEvent {
 }
 
 /** A session stream id, `<ms>-<seq>`. */
-export const STREAM_ID = /^\d{1,20}-\d{1,20}$/
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/
+
+/** The event id a client resumes after (the connection's query or a RESUME frame), or why it is refused. */
+export const parseSince = (value: unknown): { readonly since: string } | { readonly invalid: string } =>
+  typeof value === "string" && STREAM_ID.test(value) ? { since: value } : { invalid: "since must be an event id such as 1795305919821-0" }
 
 const stateOf = (state: SessionState, lastEventId: string, now: number) => ({
   ...sessionView(state, now),
@@ -107,10 +111,8 @@ export const parseClientMessage = (data: RawData, isBinary: boolean): ClientMess
       return { invalid: "client_time must be a number (epoch ms)" }
     }
     case "RESUME": {
-      const since = fields["since"]
-      return typeof since === "string" && STREAM_ID.test(since)
-        ? { type: "RESUME", since }
-        : { invalid: "since must be an event id such as 1795305919821-0" }
+      const since = parseSince(fields["since"])
+      return "invalid" in since ? since : { type: "RESUME", since: since.since }
     }
     case "RECONNECT":
       return { type: "RECONNECT" }
