@@ -22,18 +22,7 @@ const infraLayer = Layer.unwrap(
     const config = yield* AppConfig
     const redis = redisTargetOf(config)
     if (redis._tag === "Invalid") return yield* new InvalidConfiguration({ message: redis.reason })
-    return Layer.mergeAll(
-      RedisClient.layerFor(redis),
-      StoreSettings.layer({
-        keyPrefix: config.keyPrefix,
-        shardCount: config.shardCount,
-        sessionTtlSeconds: config.sessionTtlSeconds,
-        endedSessionTtlSeconds: config.endedSessionTtlSeconds,
-        sessionStreamMaxLen: config.sessionStreamMaxLen,
-        shardLogMaxLen: config.shardLogMaxLen,
-        idempotencyTtlSeconds: config.idempotencyTtlSeconds
-      })
-    )
+    return Layer.mergeAll(RedisClient.layerFor(redis), StoreSettings.layerFrom(config))
   })
 )
 

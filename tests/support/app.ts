@@ -2,11 +2,12 @@
 import { ManagedRuntime } from "effect"
 import type { AddressInfo } from "node:net"
 import { randomUUID } from "node:crypto"
-import { AppConfig, type AppSettings } from "../../src/app/AppConfig.ts"
+import type { AppSettings } from "../../src/app/AppConfig.ts"
 import { buildHttpApp } from "../../src/app/http/app.ts"
 import { apiLayer, workerLayer } from "../../src/app/layers.ts"
 import { testDatabaseUrl } from "./postgres.ts"
 import { deleteKeysWithPrefix, redisUrl, testPrefix } from "./redis.ts"
+import { configLayer } from "./settings.ts"
 
 export interface TestServer {
   readonly baseUrl: string
@@ -22,7 +23,7 @@ export const startServer = async (
 ): Promise<TestServer> => {
   const prefix = testPrefix(fileTag)
   const settings = { redisUrl, keyPrefix: prefix, databaseUrl: testDatabaseUrl(), logLevel: "warn" as const, ...overrides }
-  const layer = (role === "all" ? workerLayer : apiLayer)(AppConfig.layerWith(settings))
+  const layer = (role === "all" ? workerLayer : apiLayer)(configLayer(settings))
   const runtime = ManagedRuntime.make(layer)
   const app = await buildHttpApp(runtime, { bodyLimitBytes: 1_048_576, ...settings })
   await app.listen({ port: 0, host: "127.0.0.1" })

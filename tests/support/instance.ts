@@ -5,11 +5,12 @@
 import { ManagedRuntime } from "effect"
 import type { AddressInfo } from "node:net"
 import type { FastifyInstance } from "fastify"
-import { AppConfig, type AppSettings } from "../../src/app/AppConfig.ts"
+import type { AppSettings } from "../../src/app/AppConfig.ts"
 import { buildHttpApp } from "../../src/app/http/app.ts"
 import { apiLayer } from "../../src/app/layers.ts"
 import { testDatabaseUrl } from "./postgres.ts"
 import { redisUrl } from "./redis.ts"
+import { configLayer } from "./settings.ts"
 
 export interface Instance {
   readonly baseUrl: string
@@ -21,7 +22,7 @@ export interface Instance {
 
 const listen = async (keyPrefix: string, port: number, overrides: Partial<AppSettings>): Promise<FastifyInstance> => {
   const settings = { redisUrl, keyPrefix, databaseUrl: testDatabaseUrl(), logLevel: "warn" as const, ...overrides }
-  const app = await buildHttpApp(ManagedRuntime.make(apiLayer(AppConfig.layerWith(settings))), { bodyLimitBytes: 1_048_576, ...settings })
+  const app = await buildHttpApp(ManagedRuntime.make(apiLayer(configLayer(settings))), { bodyLimitBytes: 1_048_576, ...settings })
   await app.listen({ port, host: "127.0.0.1" })
   return app
 }
