@@ -3,9 +3,9 @@ import {
   type Command,
   decide,
   type DomainError,
+  dueAtOf,
   evolve,
   isTerminal,
-  nextDueOf,
   type SessionEvent,
   SessionNotFound,
   type SessionState
@@ -138,7 +138,7 @@ export class CommandHandler extends Context.Service<CommandHandler, {
           // The state after the last event is the new snapshot, already encoded once.
           state: state === null ? null : newEvents[newEvents.length - 1]!.stateAfter,
           ended,
-          deadlineMs: state === null ? null : nextDueOf(state),
+          deadlineMs: state === null ? null : dueAtOf(state),
           idempotency: options.idempotency === undefined
             ? null
             : { key: storedKeyOf(options.idempotency), fingerprint: options.idempotency.fingerprint, body: JSON.stringify(body) }

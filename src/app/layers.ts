@@ -1,6 +1,6 @@
 import { Effect, Layer } from "effect"
 import type { Logger as Pino } from "pino"
-import { DeadlineIndex } from "../infra/DeadlineIndex.ts"
+import { DueIndex } from "../infra/DueIndex.ts"
 import { EventStore } from "../infra/EventStore.ts"
 import { RedisClient } from "../infra/RedisClient.ts"
 import { ServerClock } from "../infra/ServerClock.ts"
@@ -32,7 +32,7 @@ const infraLayer = Layer.unwrap(
  */
 export const apiLayer = <E>(config: Layer.Layer<AppConfig, E>, logger?: Pino) =>
   auditLayer.pipe(
-    Layer.provideMerge(Layer.mergeAll(CommandHandler.layer, DeadlineIndex.layer, FanOut.layer, Metrics.layer)),
+    Layer.provideMerge(Layer.mergeAll(CommandHandler.layer, DueIndex.layer, FanOut.layer, Metrics.layer)),
     Layer.provideMerge(Layer.mergeAll(ShardLogReader.layer(), ServerClock.layer())),
     Layer.provideMerge(Layer.mergeAll(EventStore.layer, shardPlacementCheck)),
     Layer.provideMerge(infraLayer),
