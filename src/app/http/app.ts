@@ -18,6 +18,7 @@ import { History } from "../History.ts"
 import type { ApiServices } from "../layers.ts"
 import { ProcessLogger } from "../logger.ts"
 import { Metrics, metricsRoutes } from "../metrics.ts"
+import { SERVER_VERSION } from "../version.ts"
 import { FanOut } from "../ws/FanOut.ts"
 import { websocketGateway } from "../ws/gateway.ts"
 import { fromSchemaErrors, validationFailure } from "./errorMapping.ts"
@@ -124,7 +125,7 @@ export const buildHttpApp = async (
       openapi: {
         info: {
           title: "SyncKairos",
-          version: "3.0.0",
+          version: SERVER_VERSION,
           description: "Server-authoritative synchronized timers. Every time field is computed as of server_time_ms."
         },
         components: {
