@@ -20,6 +20,7 @@ import { FanOut } from "./ws/FanOut.ts"
 const infraLayer = Layer.unwrap(
   Effect.gen(function*() {
     const config = yield* AppConfig
+    // Checked with the rest of the configuration; an embedded start sets REDIS_URL after that check.
     const redis = redisTargetOf(config)
     if (redis._tag === "Invalid") return yield* new InvalidConfiguration({ message: redis.reason })
     return Layer.mergeAll(RedisClient.layerFor(redis), StoreSettings.layerFrom(config))
