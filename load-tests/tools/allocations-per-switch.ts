@@ -15,7 +15,7 @@ import { Session } from "node:inspector/promises"
 import { parseArgs } from "node:util"
 import { ManagedRuntime } from "effect"
 import { Redis } from "ioredis"
-import { AppConfig } from "../../src/app/AppConfig.ts"
+import { configLayer } from "../../tests/support/settings.ts"
 import { buildHttpApp } from "../../src/app/http/app.ts"
 import { apiLayer } from "../../src/app/layers.ts"
 
@@ -30,7 +30,7 @@ const switches = Number(values.switches)
 const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379"
 const prefix = `skalloc:${randomBytes(4).toString("hex")}:`
 const settings = { redisUrl, keyPrefix: prefix, databaseUrl: process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres", logLevel: "warn" as const }
-const runtime = ManagedRuntime.make(apiLayer(AppConfig.layerWith(settings)))
+const runtime = ManagedRuntime.make(apiLayer(configLayer(settings)))
 const app = await buildHttpApp(runtime, { bodyLimitBytes: 1_048_576, ...settings })
 
 const post = async (url: string, payload: Record<string, unknown>, headers: Record<string, string> = {}) => {

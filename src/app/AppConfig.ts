@@ -1,67 +1,11 @@
-import { Config, Context, Effect, Layer, Schema } from "effect"
-import { redisTargetOf } from "../infra/RedisTarget.ts"
+import { Config, Context, Effect, Layer } from "effect"
+import { AuditSettings } from "../infra/audit/AuditSettings.ts"
+import { DEFAULT_REDIS_URL, redisTargetOf } from "../infra/RedisTarget.ts"
+import { InvalidConfiguration, integer, list, oneOf, problemsOf, type SettingsOf, text, textsOf } from "../infra/settingsSchema.ts"
+import { StoreSettings } from "../infra/StoreSettings.ts"
 
 export { DEFAULT_REDIS_URL } from "../infra/RedisTarget.ts"
-/** Where PostgreSQL is looked for when DATABASE_URL is not set (Redis: DEFAULT_REDIS_URL). */
-export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/synckairos"
-
-/** A comma-separated list; blanks around items are ignored, an empty or unset variable is an empty list. */
-const list = (name: string) =>
-  Config.String(name).pipe(
-    Config.withDefault(""),
-    Config.map((text): ReadonlyArray<string> => text.split(",").map((item) => item.trim()).filter((item) => item !== ""))
-  )
-
-const settings = Config.all({
-  port: Config.Port("PORT").pipe(Config.withDefault(3000)),
-  host: Config.String("HOST").pipe(Config.withDefault("0.0.0.0")),
-  // One node, or a cluster's seeds: exactly one of the two (both empty: redis://127.0.0.1:6379).
-  redisUrl: Config.String("REDIS_URL").pipe(Config.withDefault("")),
-  redisClusterNodes: Config.String("REDIS_CLUSTER_NODES").pipe(Config.withDefault("")),
-  keyPrefix: Config.String("REDIS_KEY_PREFIX").pipe(Config.withDefault("sk:")),
-  shardCount: Config.Int("SHARD_COUNT").pipe(Config.withDefault(16)),
-  sessionTtlSeconds: Config.Int("SESSION_TTL_SECONDS").pipe(Config.withDefault(3600)),
-  endedSessionTtlSeconds: Config.Int("ENDED_SESSION_TTL_SECONDS").pipe(Config.withDefault(600)),
-  idempotencyTtlSeconds: Config.Int("IDEMPOTENCY_TTL_SECONDS").pipe(Config.withDefault(86_400)),
-  sessionStreamMaxLen: Config.Int("SESSION_STREAM_MAXLEN").pipe(Config.withDefault(10_000)),
-  shardLogMaxLen: Config.Int("SHARD_LOG_MAXLEN").pipe(Config.withDefault(100_000)),
-  commandMaxAttempts: Config.Int("COMMAND_MAX_ATTEMPTS").pipe(Config.withDefault(20)),
-  snapshotCacheSessions: Config.Int("SNAPSHOT_CACHE_SESSIONS").pipe(Config.withDefault(10_000)),
-  bodyLimitBytes: Config.Int("BODY_LIMIT_BYTES").pipe(Config.withDefault(1_048_576)),
-  metadataMaxBytes: Config.Int("METADATA_MAX_BYTES").pipe(Config.withDefault(16_384)),
-  shutdownGraceMs: Config.Int("SHUTDOWN_GRACE_MS").pipe(Config.withDefault(10_000)),
-  wsPingIntervalMs: Config.Int("WS_PING_INTERVAL_MS").pipe(Config.withDefault(30_000)),
-  wsSendBufferLimitBytes: Config.Int("WS_SEND_BUFFER_LIMIT_BYTES").pipe(Config.withDefault(1_048_576)),
-  wsMaxMessageBytes: Config.Int("WS_MAX_MESSAGE_BYTES").pipe(Config.withDefault(65_536)),
-  wsMaxInvalidMessages: Config.Int("WS_MAX_INVALID_MESSAGES").pipe(Config.withDefault(10)),
-  // The audit's settings are checked where they are used: AuditSettings.
-  databaseUrl: Config.String("DATABASE_URL").pipe(Config.withDefault(DEFAULT_DATABASE_URL)),
-  databaseAutoMigrate: Config.Boolean("DATABASE_AUTO_MIGRATE").pipe(Config.withDefault(true)),
-  auditBatchSize: Config.Int("AUDIT_BATCH_SIZE").pipe(Config.withDefault(500)),
-  auditBatchLingerMs: Config.Int("AUDIT_BATCH_LINGER_MS").pipe(Config.withDefault(100)),
-  auditWorkerConcurrency: Config.Int("AUDIT_WORKER_CONCURRENCY").pipe(Config.withDefault(4)),
-  auditJobAttempts: Config.Int("AUDIT_JOB_ATTEMPTS").pipe(Config.withDefault(8)),
-  auditRetryBaseMs: Config.Int("AUDIT_RETRY_BASE_MS").pipe(Config.withDefault(500)),
-  auditRedriveIntervalMs: Config.Int("AUDIT_REDRIVE_INTERVAL_MS").pipe(Config.withDefault(10_000)),
-  auditReclaimIdleMs: Config.Int("AUDIT_RECLAIM_IDLE_MS").pipe(Config.withDefault(30_000)),
-  shardLogRetentionMs: Config.Int("SHARD_LOG_RETENTION_MS").pipe(Config.withDefault(600_000)),
-  // Access control: auth is on when API_KEYS is set. Secrets are checked, never printed.
-  apiKeys: list("API_KEYS"),
-  tokenSecret: Config.String("TOKEN_SECRET").pipe(Config.withDefault("")),
-  rateLimitTokenRps: Config.Int("RATE_LIMIT_TOKEN_RPS").pipe(Config.withDefault(20)),
-  rateLimitKeyRps: Config.Int("RATE_LIMIT_KEY_RPS").pipe(Config.withDefault(100_000)),
-  corsOrigins: list("CORS_ORIGINS"),
-  auditLagAlarmMs: Config.Int("AUDIT_LAG_ALARM_MS").pipe(Config.withDefault(30_000)),
-  logLevel: Config.Literals(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "LOG_LEVEL").pipe(
-    Config.withDefault("info" as const)
-  )
-})
-
-export type AppSettings = Config.Success<typeof settings>
-
-export class InvalidConfiguration extends Schema.TaggedError<InvalidConfiguration>()("InvalidConfiguration", {
-  message: Schema.String
-}) {}
+export { InvalidConfiguration } from "../infra/settingsSchema.ts"
 
 const MIN_API_KEY_LENGTH = 24
 const MIN_TOKEN_SECRET_LENGTH = 32
@@ -74,50 +18,101 @@ const isOrigin = (text: string): boolean => {
   }
 }
 
-/** What makes the access settings unusable; secrets are named by position, never shown. */
-const accessProblemsOf = (s: AppSettings): Array<string> => [
-  ...s.apiKeys.flatMap((key, i) =>
-    key.length < MIN_API_KEY_LENGTH ? [`API_KEYS: key #${i + 1} is ${key.length} characters; each key needs at least ${MIN_API_KEY_LENGTH}`] : []),
-  ...(s.apiKeys.length > 0 && s.tokenSecret === "" ? ["TOKEN_SECRET is required when API_KEYS is set"] : []),
-  ...(s.tokenSecret !== "" && s.tokenSecret.length < MIN_TOKEN_SECRET_LENGTH
-    ? [`TOKEN_SECRET is ${s.tokenSecret.length} characters; it needs at least ${MIN_TOKEN_SECRET_LENGTH}`]
-    : []),
-  ...s.corsOrigins.flatMap((origin) =>
-    isOrigin(origin) ? [] : [`CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin such as https://game.example.com`])
-]
+/**
+ * Every setting of the process, in the order of the operations guide's table (docs/operations.md,
+ * checked against this by a test). Secrets are named by position, never shown.
+ */
+const schema = {
+  port: integer("PORT", 3000, "HTTP port", { min: 1, max: 65_535 }),
+  host: text("HOST", "0.0.0.0", "listen address"),
+  // One node, or a cluster's seeds: exactly one of the two (both unset: DEFAULT_REDIS_URL).
+  redisUrl: text("REDIS_URL", "", `Redis, one node; unset: \`${DEFAULT_REDIS_URL}\` (when nothing answers there, \`npm start\` runs its own)`),
+  redisClusterNodes: text(
+    "REDIS_CLUSTER_NODES",
+    "",
+    "a Redis Cluster's `host:port` seeds, comma-separated; exclusive with `REDIS_URL` ([scaling.md](scaling.md))"
+  ),
+  ...StoreSettings.schema,
+  commandMaxAttempts: integer("COMMAND_MAX_ATTEMPTS", 20, "decide/commit attempts of an unpinned command under contention"),
+  snapshotCacheSessions: integer(
+    "SNAPSHOT_CACHE_SESSIONS",
+    10_000,
+    "sessions whose latest snapshot an instance keeps to decide their next command without a load round trip (least recently committed to leave first); `0` turns it off",
+    { min: 0 }
+  ),
+  bodyLimitBytes: integer("BODY_LIMIT_BYTES", 1_048_576, "largest request body"),
+  metadataMaxBytes: integer("METADATA_MAX_BYTES", 16_384, "largest `metadata` of a create, in bytes of its JSON; larger is a 400 naming `metadata`"),
+  shutdownGraceMs: integer("SHUTDOWN_GRACE_MS", 10_000, "on SIGTERM, how long in-flight requests may take before the process exits anyway"),
+  logLevel: oneOf(
+    "LOG_LEVEL",
+    ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+    "info",
+    "`fatal` … `trace`, or `silent`; every line, of every component, is one JSON object"
+  ),
+  apiKeys: list(
+    "API_KEYS",
+    "comma-separated server secrets (24+ characters each); set, every `/v1` request and `/ws` needs a credential ([security.md](security.md)); unset, access is open",
+    (key, i) =>
+      key.length < MIN_API_KEY_LENGTH ? `API_KEYS: key #${i + 1} is ${key.length} characters; each key needs at least ${MIN_API_KEY_LENGTH}` : undefined
+  ),
+  tokenSecret: text(
+    "TOKEN_SECRET",
+    "",
+    "HS256 secret of session tokens (32+ characters), required with `API_KEYS`",
+    (secret) =>
+      secret !== "" && secret.length < MIN_TOKEN_SECRET_LENGTH
+        ? `TOKEN_SECRET is ${secret.length} characters; it needs at least ${MIN_TOKEN_SECRET_LENGTH}`
+        : undefined
+  ),
+  rateLimitTokenRps: integer("RATE_LIMIT_TOKEN_RPS", 20, "requests per second per session-token grant, shared by every instance through Redis"),
+  rateLimitKeyRps: integer("RATE_LIMIT_KEY_RPS", 100_000, "requests per second per API key (per client address when auth is off)"),
+  corsOrigins: list(
+    "CORS_ORIGINS",
+    "comma-separated origins a browser may call from; unset, the same origin only",
+    (origin) => isOrigin(origin) ? undefined : `CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin such as https://game.example.com`
+  ),
+  wsPingIntervalMs: integer("WS_PING_INTERVAL_MS", 30_000, "WebSocket ping frame interval; a peer that has not answered the previous ping is dropped"),
+  wsSendBufferLimitBytes: integer("WS_SEND_BUFFER_LIMIT_BYTES", 1_048_576, "bytes that may wait to be sent to one socket before it is closed with 1013"),
+  wsMaxMessageBytes: integer("WS_MAX_MESSAGE_BYTES", 65_536, "largest frame a client may send; a larger one closes the socket with 1009"),
+  wsMaxInvalidMessages: integer("WS_MAX_INVALID_MESSAGES", 10, "bad client frames (each answered with `ERROR`) before the socket is closed with 1008"),
+  ...AuditSettings.schema,
+  auditLagAlarmMs: integer(
+    "AUDIT_LAG_ALARM_MS",
+    30_000,
+    "audit lag that raises the `audit_lag` alarm: `/ready` answers 503 `degraded` until it clears ([recovery.md](recovery.md))"
+  )
+}
 
-/** Store settings (prefix, shard count, TTLs, caps) are checked where they are used: StoreSettings. */
-const problemsOf = (s: AppSettings): Array<string> => {
-  const redis = redisTargetOf(s)
-  return Object.entries({
-    COMMAND_MAX_ATTEMPTS: s.commandMaxAttempts,
-    BODY_LIMIT_BYTES: s.bodyLimitBytes,
-    METADATA_MAX_BYTES: s.metadataMaxBytes,
-    SHUTDOWN_GRACE_MS: s.shutdownGraceMs,
-    WS_PING_INTERVAL_MS: s.wsPingIntervalMs,
-    WS_SEND_BUFFER_LIMIT_BYTES: s.wsSendBufferLimitBytes,
-    WS_MAX_MESSAGE_BYTES: s.wsMaxMessageBytes,
-    WS_MAX_INVALID_MESSAGES: s.wsMaxInvalidMessages,
-    RATE_LIMIT_TOKEN_RPS: s.rateLimitTokenRps,
-    RATE_LIMIT_KEY_RPS: s.rateLimitKeyRps,
-    AUDIT_LAG_ALARM_MS: s.auditLagAlarmMs
+export type AppSettings = SettingsOf<typeof schema>
+
+/** Where PostgreSQL is looked for when DATABASE_URL is not set (Redis: DEFAULT_REDIS_URL). */
+export const DEFAULT_DATABASE_URL = schema.databaseUrl.defaultValue
+
+/** Problems no single setting shows: settings that only make sense together. */
+const combinationProblemsOf = (settings: AppSettings): ReadonlyArray<string> => {
+  const redis = redisTargetOf(settings)
+  return [
+    ...(settings.apiKeys.length > 0 && settings.tokenSecret === "" ? ["TOKEN_SECRET is required when API_KEYS is set"] : []),
+    ...(redis._tag === "Invalid" ? [redis.reason] : [])
+  ]
+}
+
+/**
+ * The configuration as the environment (the ConfigProvider) gives it, with `overrides` replacing
+ * some settings, checked once: every problem is in the one InvalidConfiguration.
+ */
+export const readSettings = (overrides: Partial<AppSettings> = {}) =>
+  Effect.gen(function*() {
+    const read = yield* Config.all(schema)
+    const texts = yield* textsOf(schema)
+    const settings: AppSettings = { ...read, ...overrides }
+    const problems = [...problemsOf(schema, settings, texts, Object.keys(overrides)), ...combinationProblemsOf(settings)]
+    if (problems.length > 0) return yield* new InvalidConfiguration({ message: problems.join("; ") })
+    return settings
   })
-    .filter(([, value]) => value <= 0)
-    .map(([name, value]) => `${name} must be a positive integer, got ${value}`)
-    .concat(s.snapshotCacheSessions < 0 ? [`SNAPSHOT_CACHE_SESSIONS must be 0 (off) or a positive integer, got ${s.snapshotCacheSessions}`] : [])
-    .concat(accessProblemsOf(s))
-    .concat(redis._tag === "Invalid" ? [redis.reason] : [])
-}
-
-const checked = (s: AppSettings) => {
-  const problems = problemsOf(s)
-  return problems.length === 0 ? Effect.succeed(s) : Effect.fail(new InvalidConfiguration({ message: problems.join("; ") }))
-}
 
 /** Process configuration, read once from the environment; every variable is listed in docs/operations.md. */
 export class AppConfig extends Context.Service<AppConfig, AppSettings>()("synckairos/app/AppConfig") {
-  static readonly layer = Layer.effect(AppConfig, Effect.flatMap(settings, checked))
-  /** The environment's settings with some replaced, as tests and benchmarks need. */
-  static readonly layerWith = (overrides: Partial<AppSettings>) =>
-    Layer.effect(AppConfig, Effect.flatMap(settings, (base) => checked({ ...base, ...overrides })))
+  static readonly schema = schema
+  static readonly layer = Layer.effect(AppConfig, readSettings())
 }

@@ -3,9 +3,9 @@ import {
   type Command,
   decide,
   type DomainError,
+  dueAtOf,
   evolve,
   isTerminal,
-  nextDueOf,
   type SessionEvent,
   SessionNotFound,
   type SessionState
@@ -156,7 +156,7 @@ export class CommandHandler extends Context.Service<CommandHandler, {
             events: newEvents,
             state: after === null ? null : encodedState,
             ended,
-            deadlineMs: after === null ? null : nextDueOf(after),
+            deadlineMs: after === null ? null : dueAtOf(after),
             idempotency: idempotency === undefined
               ? null
               : { key: storedKeyOf(idempotency), fingerprint: idempotency.fingerprint, body: encodeOutcome(outcome, encodedState) }

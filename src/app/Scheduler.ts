@@ -1,6 +1,6 @@
 import { Context, Effect, Latch, Layer, Semaphore } from "effect"
-import { nextDueOf } from "../domain/index.ts"
-import { DeadlineIndex } from "../infra/DeadlineIndex.ts"
+import { dueAtOf } from "../domain/index.ts"
+import { DueIndex } from "../infra/DueIndex.ts"
 import { ServerClock } from "../infra/ServerClock.ts"
 import { type LogEntry, ShardLogReader } from "../infra/ShardLogReader.ts"
 import { CommandHandler } from "./CommandHandler.ts"
@@ -37,7 +37,7 @@ const RETRY_AFTER_FAILURE_MS = 200
 export class Scheduler extends Context.Service<Scheduler, {
   readonly stats: Effect.Effect<SchedulerStats>
 }>()("synckairos/app/Scheduler") {
-  static layer(options: SchedulerOptions = {}): Layer.Layer<Scheduler, never, CommandHandler | ShardLogReader | DeadlineIndex | ServerClock> {
+  static layer(options: SchedulerOptions = {}): Layer.Layer<Scheduler, never, CommandHandler | ShardLogReader | DueIndex | ServerClock> {
     const horizonMs = options.horizonMs ?? 60_000
     const resyncMs = options.resyncMs ?? 10_000
     return Layer.effect(
@@ -45,7 +45,7 @@ export class Scheduler extends Context.Service<Scheduler, {
       Effect.gen(function*() {
         const handler = yield* CommandHandler
         const reader = yield* ShardLogReader
-        const index = yield* DeadlineIndex
+        const index = yield* DueIndex
         const clock = yield* ServerClock
         const queue = new DueQueue()
         const inFlight = new Set<string>()
@@ -65,7 +65,7 @@ export class Scheduler extends Context.Service<Scheduler, {
         yield* reader.listen((entries: ReadonlyArray<LogEntry>) => {
           const now = Effect.runSync(clock.nowMs)
           for (const entry of entries) {
-            track(entry.sessionId, entry.stateAfter === "" ? null : nextDueOf(decodeState(entry.stateAfter)), now)
+            track(entry.sessionId, entry.stateAfter === "" ? null : dueAtOf(decodeState(entry.stateAfter)), now)
           }
         })
 
@@ -79,13 +79,13 @@ export class Scheduler extends Context.Service<Scheduler, {
         }).pipe(Effect.catch((e) => Effect.logWarning("deadline resync failed", { error: e.message })))
 
         const settle = (sessionId: string) =>
-          handler.execute(sessionId, { type: "SettleDeadlines" }).pipe(
+          handler.execute(sessionId, { type: "SettleDue" }).pipe(
             Effect.flatMap(({ state, events }) =>
               Effect.flatMap(clock.nowMs, (now) =>
                 Effect.sync(() => {
                   if (events.length > 0) stats.fired++
                   else stats.idle++
-                  track(sessionId, state === null ? null : nextDueOf(state), now)
+                  track(sessionId, state === null ? null : dueAtOf(state), now)
                 })
               )
             ),

@@ -10,23 +10,8 @@ import { AppConfig } from "./AppConfig.ts"
 import { auditMetricsLayer } from "./auditMetrics.ts"
 import { History } from "./History.ts"
 
-const auditSettingsLayer = Layer.unwrap(
-  Effect.gen(function*() {
-    const config = yield* AppConfig
-    return AuditSettings.layer({
-      databaseUrl: config.databaseUrl,
-      autoMigrate: config.databaseAutoMigrate,
-      batchSize: config.auditBatchSize,
-      batchLingerMs: config.auditBatchLingerMs,
-      workerConcurrency: config.auditWorkerConcurrency,
-      jobAttempts: config.auditJobAttempts,
-      retryBaseMs: config.auditRetryBaseMs,
-      redriveIntervalMs: config.auditRedriveIntervalMs,
-      reclaimIdleMs: config.auditReclaimIdleMs,
-      shardLogRetentionMs: config.shardLogRetentionMs
-    })
-  })
-)
+/** The audit's slice of the configuration. */
+const auditSettingsLayer = Layer.unwrap(Effect.map(Effect.service(AppConfig), AuditSettings.layerFrom))
 
 /**
  * The audit as every instance uses it: PostgreSQL (history, archived sessions, readiness), the

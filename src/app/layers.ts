@@ -1,6 +1,6 @@
 import { Effect, Layer } from "effect"
 import type { Logger as Pino } from "pino"
-import { DeadlineIndex } from "../infra/DeadlineIndex.ts"
+import { DueIndex } from "../infra/DueIndex.ts"
 import { EventStore } from "../infra/EventStore.ts"
 import { RedisClient } from "../infra/RedisClient.ts"
 import { ServerClock } from "../infra/ServerClock.ts"
@@ -20,20 +20,10 @@ import { FanOut } from "./ws/FanOut.ts"
 const infraLayer = Layer.unwrap(
   Effect.gen(function*() {
     const config = yield* AppConfig
+    // Checked with the rest of the configuration; an embedded start sets REDIS_URL after that check.
     const redis = redisTargetOf(config)
     if (redis._tag === "Invalid") return yield* new InvalidConfiguration({ message: redis.reason })
-    return Layer.mergeAll(
-      RedisClient.layerFor(redis),
-      StoreSettings.layer({
-        keyPrefix: config.keyPrefix,
-        shardCount: config.shardCount,
-        sessionTtlSeconds: config.sessionTtlSeconds,
-        endedSessionTtlSeconds: config.endedSessionTtlSeconds,
-        sessionStreamMaxLen: config.sessionStreamMaxLen,
-        shardLogMaxLen: config.shardLogMaxLen,
-        idempotencyTtlSeconds: config.idempotencyTtlSeconds
-      })
-    )
+    return Layer.mergeAll(RedisClient.layerFor(redis), StoreSettings.layerFrom(config))
   })
 )
 
@@ -43,7 +33,7 @@ const infraLayer = Layer.unwrap(
  */
 export const apiLayer = <E>(config: Layer.Layer<AppConfig, E>, logger?: Pino) =>
   auditLayer.pipe(
-    Layer.provideMerge(Layer.mergeAll(CommandHandler.layer, DeadlineIndex.layer, FanOut.layer, Metrics.layer)),
+    Layer.provideMerge(Layer.mergeAll(CommandHandler.layer, DueIndex.layer, FanOut.layer, Metrics.layer)),
     Layer.provideMerge(Layer.mergeAll(ShardLogReader.layer(), ServerClock.layer())),
     Layer.provideMerge(Layer.mergeAll(EventStore.layer, shardPlacementCheck)),
     Layer.provideMerge(infraLayer),

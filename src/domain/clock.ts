@@ -23,7 +23,7 @@ export const clockKey = (mode: SyncMode, participant: { participantId: string; g
   }
 }
 
-/** count_up runs down a hidden bank of `maxTimeMs` so that its cap is just another deadline. */
+/** count_up runs down a hidden bank of `maxTimeMs` so that its cap is just another expiry. */
 export const countUpCap = (config: SessionConfig): Millis => config.maxTimeMs ?? MAX_CLOCK_MS
 
 export const initialBanks = (config: SessionConfig): Record<string, Millis> => {
@@ -90,8 +90,8 @@ export const timeUsedOf = (state: SessionState, participant: ParticipantState, n
     ? participant.timeUsedMs + segmentUsed(state, participant, now)
     : participant.timeUsedMs
 
-/** When the running clock reaches zero; null when nothing runs or it already sits at zero. */
-export const deadlineOf = (state: SessionState): EpochMs | null => {
+/** When the running clock reaches zero (the turn expires); null when nothing runs or it already sits at zero. */
+export const expiresAtOf = (state: SessionState): EpochMs | null => {
   const active = activeParticipant(state)
   if (state.status !== "running" || active === undefined || state.cycleStartedAt === null) return null
   const bank = bankOf(state, active)
@@ -111,11 +111,11 @@ export const nextWarningOf = (state: SessionState): { readonly at: EpochMs; read
   return threshold === undefined ? null : { at: state.cycleStartedAt + bank - threshold, thresholdMs: threshold }
 }
 
-/** When the server must next act on its own: a warning or the expiry, whichever comes first. */
-export const nextDueOf = (state: SessionState): EpochMs | null => {
-  const expiry = deadlineOf(state)
-  return nextWarningOf(state)?.at ?? expiry
-}
+/**
+ * When the server must next act on its own (what is due next): a warning or the expiry, whichever
+ * comes first.
+ */
+export const dueAtOf = (state: SessionState): EpochMs | null => nextWarningOf(state)?.at ?? expiresAtOf(state)
 
 /**
  * The next participant in turn order after `fromId` who has not expired and still has time,

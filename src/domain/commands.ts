@@ -37,6 +37,6 @@ export type Command =
   | { readonly type: "CancelSession" }
   | { readonly type: "DeleteSession" }
   /** The server's own: apply every warning and timeout that has fallen due. */
-  | { readonly type: "SettleDeadlines" }
+  | { readonly type: "SettleDue" }
 
 export type CommandType = Command["type"]

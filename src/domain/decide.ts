@@ -1,5 +1,5 @@
 import { Result } from "effect"
-import { activeParticipant, deadlineOf, earnsIncrement, nextParticipant, nextWarningOf, remainingOf } from "./clock.ts"
+import { activeParticipant, earnsIncrement, expiresAtOf, nextParticipant, nextWarningOf, remainingOf } from "./clock.ts"
 import type { Command } from "./commands.ts"
 import { type DomainError, InvalidCommand, InvalidTransition, NotYourTurn, SessionAlreadyExists, SessionNotFound } from "./errors.ts"
 import type { SessionEvent } from "./events.ts"
@@ -26,7 +26,7 @@ export const decide = (state: SessionState | null, command: Command, sessionId: 
   const refuse = (status: Status = state.status) =>
     Result.fail(new InvalidTransition({ sessionId, command: verbOf[command.type], status }))
   const when = (allowed: ReadonlyArray<Status>, event: SessionEvent): Decision => {
-    const settled = settleTimeouts(state, at)
+    const settled = settleDue(state, at)
     // Name the status the session is really in: a timeout may have just ended it.
     if (!allowed.includes(settled.state.status)) return refuse(settled.state.status)
     return Result.succeed([...settled.events, event])
@@ -50,8 +50,8 @@ export const decide = (state: SessionState | null, command: Command, sessionId: 
       return when(["pending", "running", "paused"], { type: "SESSION_CANCELLED", at })
     case "DeleteSession":
       return Result.succeed([{ type: "SESSION_DELETED", at }])
-    case "SettleDeadlines":
-      return Result.succeed(settleTimeouts(state, at).events)
+    case "SettleDue":
+      return Result.succeed(settleDue(state, at).events)
   }
 }
 
@@ -64,12 +64,12 @@ const verbOf: Record<Command["type"], string> = {
   CompleteSession: "complete",
   CancelSession: "cancel",
   DeleteSession: "delete",
-  SettleDeadlines: "settle"
+  SettleDue: "settle"
 }
 
 /**
  * A switch that arrives after the running clock reached zero is answered by the timeout that already
- * happened, exactly as the server would have applied it at the deadline: when that timeout ended the
+ * happened, exactly as the server would have applied it at the expiry: when that timeout ended the
  * turn, the late switch neither revives it nor passes the turn a second time. A timeout that only
  * notified leaves the turn running at zero, so the switch then applies as usual.
  *
@@ -82,7 +82,7 @@ const switchCycle = (
   { nextParticipantId: nextId, actingParticipantId: acting }: Extract<Command, { type: "SwitchCycle" }>,
   at: EpochMs
 ): Decision => {
-  const settled = settleTimeouts(state, at)
+  const settled = settleDue(state, at)
   const current = settled.state
   const active = activeParticipant(current)
   if (acting !== undefined && active !== undefined && active.participantId !== acting) {
@@ -119,10 +119,11 @@ const endsTurn = (event: SessionEvent): boolean => event.type === "CYCLE_SWITCHE
 const MAX_SETTLE_STEPS = 10_000
 
 /**
- * Applies every warning and timeout that fell due up to `now`, each at its own instant, in time order,
- * timeouts with the session's configured action. Returns the events and the state they lead to.
+ * Settles everything due up to `now`: every warning and every expiry (timeout), each at its own
+ * instant, in time order, timeouts with the session's configured action. Returns the events and the
+ * state they lead to.
  */
-export const settleTimeouts = (state: SessionState, now: EpochMs): { state: SessionState; events: Array<SessionEvent> } => {
+export const settleDue = (state: SessionState, now: EpochMs): { state: SessionState; events: Array<SessionEvent> } => {
   const events: Array<SessionEvent> = []
   let current = state
   const record = (event: SessionEvent) => {
@@ -130,17 +131,17 @@ export const settleTimeouts = (state: SessionState, now: EpochMs): { state: Sess
     current = evolve(current, event) ?? current
   }
   for (let step = 0; step < MAX_SETTLE_STEPS; step++) {
-    const deadline = deadlineOf(current)
+    const expiresAt = expiresAtOf(current)
     const active = activeParticipant(current)
-    if (deadline === null || active === undefined) break
+    if (expiresAt === null || active === undefined) break
     // A warning always falls before its turn's expiry.
     const warning = nextWarningOf(current)
     if (warning !== null && warning.at <= now) {
       record({ type: "TIMEOUT_WARNING", at: Math.max(warning.at, current.updatedAt), participantId: active.participantId, thresholdMs: warning.thresholdMs })
       continue
     }
-    if (deadline > now) break
-    const at = Math.max(deadline, current.updatedAt)
+    if (expiresAt > now) break
+    const at = Math.max(expiresAt, current.updatedAt)
     const { syncMode, actionOnTimeout, autoAdvance } = current.config
     const advances = autoAdvance || actionOnTimeout === "skip_cycle"
     const eliminates = !autoAdvance && actionOnTimeout !== "notify"

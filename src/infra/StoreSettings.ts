@@ -1,58 +1,30 @@
-import { Context, Effect, Layer, Schema } from "effect"
-import { firstNonPositiveInteger } from "./settingsCheck.ts"
+import { Context, Layer } from "effect"
+import { integer, type SettingsOf, text } from "./settingsSchema.ts"
 
-export class InvalidStoreSettings extends Schema.TaggedError<InvalidStoreSettings>()("InvalidStoreSettings", {
-  message: Schema.String
-}) {}
-
-export interface StoreSettingsShape {
-  /** Prepended to every key, e.g. "sk:". Braces are refused: they would replace the shard hash tag. */
-  readonly keyPrefix: string
-  /** Sessions spread over this many hash-tagged shards (each one cluster slot). */
-  readonly shardCount: number
-  /** TTL of a live session's keys, refreshed at each commit. */
-  readonly sessionTtlSeconds: number
-  /** TTL of a session's keys once it ended or was deleted. */
-  readonly endedSessionTtlSeconds: number
-  /** Approximate cap (`MAXLEN ~`) of one session's stream. */
-  readonly sessionStreamMaxLen: number
-  /** Approximate cap (`MAXLEN ~`) of one shard log. */
-  readonly shardLogMaxLen: number
-  readonly idempotencyTtlSeconds: number
+/** The store's slice of the configuration: keys, shards, TTLs and stream caps. */
+const schema = {
+  // Braces are refused: they would replace the shard hash tag.
+  keyPrefix: text("REDIS_KEY_PREFIX", "sk:", "prefix of every key (no `{` or `}`)", (prefix) =>
+    /[{}]/.test(prefix) ? `REDIS_KEY_PREFIX must not contain "{" or "}", got ${JSON.stringify(prefix)}` : undefined),
+  shardCount: integer("SHARD_COUNT", 16, "shards (hash tags, each one cluster slot) sessions spread over; keep it fixed for a deployment's lifetime"),
+  sessionTtlSeconds: integer("SESSION_TTL_SECONDS", 3600, "a live session's keys expire this long after its last command"),
+  endedSessionTtlSeconds: integer("ENDED_SESSION_TTL_SECONDS", 600, "TTL once a session ended or was deleted"),
+  idempotencyTtlSeconds: integer("IDEMPOTENCY_TTL_SECONDS", 86_400, "how long an `Idempotency-Key` answer is kept"),
+  sessionStreamMaxLen: integer("SESSION_STREAM_MAXLEN", 10_000, "approximate cap (`MAXLEN ~`) of one session's event stream"),
+  shardLogMaxLen: integer(
+    "SHARD_LOG_MAXLEN",
+    100_000,
+    "hard cap of one shard log (approximate), applied by every commit: the memory bound when no audit worker runs. Past it, events the audit has not taken are lost; `/ready` and `synckairos_audit_backlog_ratio` warn at half of it"
+  )
 }
 
-const validate = (settings: StoreSettingsShape): string | undefined => {
-  if (/[{}]/.test(settings.keyPrefix)) return `keyPrefix must not contain "{" or "}": ${settings.keyPrefix}`
-  return firstNonPositiveInteger(settings, [
-    "shardCount",
-    "sessionTtlSeconds",
-    "endedSessionTtlSeconds",
-    "sessionStreamMaxLen",
-    "shardLogMaxLen",
-    "idempotencyTtlSeconds"
-  ])
-}
+export type StoreSettingsShape = SettingsOf<typeof schema>
 
-/** Plain store settings; the app reads its configuration and builds this layer. */
+/** The store's settings, a slice of the configuration the app reads and checks once. */
 export class StoreSettings extends Context.Service<StoreSettings, StoreSettingsShape>()(
   "synckairos/infra/StoreSettings"
 ) {
-  static readonly defaults: StoreSettingsShape = {
-    keyPrefix: "sk:",
-    shardCount: 16,
-    sessionTtlSeconds: 3600,
-    endedSessionTtlSeconds: 600,
-    sessionStreamMaxLen: 10_000,
-    shardLogMaxLen: 100_000,
-    idempotencyTtlSeconds: 86_400
-  }
-
-  static layer(overrides: Partial<StoreSettingsShape> = {}): Layer.Layer<StoreSettings, InvalidStoreSettings> {
-    const settings: StoreSettingsShape = { ...StoreSettings.defaults, ...overrides }
-    const problem = validate(settings)
-    return Layer.effect(
-      StoreSettings,
-      problem === undefined ? Effect.succeed(settings) : Effect.fail(new InvalidStoreSettings({ message: problem }))
-    )
-  }
+  static readonly schema = schema
+  /** This slice of checked settings. */
+  static readonly layerFrom = (settings: StoreSettingsShape) => Layer.succeed(StoreSettings, settings)
 }

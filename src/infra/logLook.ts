@@ -68,9 +68,9 @@ export const readLogLook = (redis: RedisClient["Service"], keys: ShardKeys): Eff
     const fresh = randomBytes(8).toString("hex")
     const [previous, info] = await Promise.all([
       c.set(keys.epoch, fresh, "NX", "GET"),
-      (c.xinfo("STREAM", keys.log) as Promise<Array<unknown>>).then(
+      c.xinfo("STREAM", keys.log).then(
         (reply) => {
-          const fields = fieldsOf(reply)
+          const fields = fieldsOf(Array.isArray(reply) ? reply : [])
           return {
             entriesAdded: Number(fields.get("entries-added") ?? 0),
             lastGeneratedId: String(fields.get("last-generated-id") ?? "0-0"),

@@ -5,6 +5,7 @@ import { type Action, actingParticipantOf, authorize } from "../../src/app/auth/
 import { type Credential, makeAuthenticator, OPEN, scopeOf } from "../../src/app/auth/credentials.ts"
 import { signSessionToken, type TokenRole } from "../../src/app/auth/tokens.ts"
 import { AppConfig, type AppSettings } from "../../src/app/AppConfig.ts"
+import { configLayer } from "../support/settings.ts"
 
 const SID = randomUUID()
 const PID = randomUUID()
@@ -89,7 +90,7 @@ describe("authenticate", () => {
 
 describe("access settings", () => {
   const load = (overrides: Partial<AppSettings>) =>
-    Effect.runPromise(Effect.result(Effect.service(AppConfig).pipe(Effect.provide(AppConfig.layerWith(overrides)))))
+    Effect.runPromise(Effect.result(Effect.service(AppConfig).pipe(Effect.provide(configLayer(overrides)))))
   const problem = async (overrides: Partial<AppSettings>) => {
     const result = await load(overrides)
     return result._tag === "Failure" ? String((result.failure as { message: string }).message) : "accepted"

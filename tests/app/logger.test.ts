@@ -5,7 +5,8 @@
 import { Writable } from "node:stream"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { describe, expect, it } from "vitest"
-import { AppConfig, type AppSettings } from "../../src/app/AppConfig.ts"
+import type { AppSettings } from "../../src/app/AppConfig.ts"
+import { configLayer } from "../support/settings.ts"
 import { createProcessLogger, loggingLayer } from "../../src/app/logger.ts"
 
 const logged = async (logLevel: AppSettings["logLevel"], program: Effect.Effect<void>) => {
@@ -18,7 +19,7 @@ const logged = async (logLevel: AppSettings["logLevel"], program: Effect.Effect<
   })
   // The root starts at info, as before the configuration is read; the configuration's level then applies.
   const root = createProcessLogger("info", sink)
-  const runtime = ManagedRuntime.make(loggingLayer(root).pipe(Layer.provide(AppConfig.layerWith({ logLevel }))))
+  const runtime = ManagedRuntime.make(loggingLayer(root).pipe(Layer.provide(configLayer({ logLevel }))))
   await runtime.runPromise(program)
   await runtime.dispose()
   return lines

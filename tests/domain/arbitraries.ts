@@ -75,7 +75,7 @@ const commandArb = (input: CreateSessionInput): fc.Arbitrary<Command> =>
     { weight: 1, arbitrary: fc.constant<Command>({ type: "CompleteSession" }) },
     { weight: 1, arbitrary: fc.constant<Command>({ type: "CancelSession" }) },
     { weight: 1, arbitrary: fc.constant<Command>({ type: "DeleteSession" }) },
-    { weight: 4, arbitrary: fc.constant<Command>({ type: "SettleDeadlines" }) },
+    { weight: 4, arbitrary: fc.constant<Command>({ type: "SettleDue" }) },
     { weight: 1, arbitrary: fc.constant<Command>({ type: "CreateSession", input }) }
   )
 

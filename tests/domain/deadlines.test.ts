@@ -1,12 +1,12 @@
-/** What the server does on its own at a deadline: SettleDeadlines, warnings, and the next due instant. */
+/** What the server does on its own at a deadline: SettleDue, warnings, and the next due instant. */
 import { describe, expect, it } from "vitest"
-import { nextDueOf } from "../../src/domain/index.ts"
+import { dueAtOf } from "../../src/domain/index.ts"
 import { at, cmd, configOf, ev, given, s } from "./decider.spec.ts"
 
 const chess = configOf({ syncMode: "per_participant", totalTimeMs: s(60), incrementMs: s(5), timeoutWarningsMs: [s(10), s(30)] })
 const started = [ev.created(chess, at(0)), ev.started(at(0))]
 
-describe("SettleDeadlines", () => {
+describe("SettleDue", () => {
   it("does nothing before anything is due", () => {
     given(started).when(cmd.settle, at(s(29))).then([])
   })
@@ -32,13 +32,13 @@ describe("SettleDeadlines", () => {
     const history = [...started, ev.warned(at(s(30)), "A", s(30)), ev.switched(at(s(35)), "A", "B", s(5)), ev.switched(at(s(36)), "B", "A", s(5))]
     const state = given(history).state
     expect(state?.warnedMs).toEqual([])
-    expect(nextDueOf(state!)).toBe(at(s(36 + 20)))
+    expect(dueAtOf(state!)).toBe(at(s(36 + 20)))
     given(history).when(cmd.settle, at(s(57))).then([ev.warned(at(s(56)), "A", s(10))])
   })
 
   it("keeps the warned thresholds across a pause and resume of the same turn", () => {
     const history = [...started, ev.warned(at(s(30)), "A", s(30)), ev.paused(at(s(40))), ev.resumed(at(s(100)))]
-    expect(nextDueOf(given(history).state!)).toBe(at(s(110)))
+    expect(dueAtOf(given(history).state!)).toBe(at(s(110)))
     given(history).when(cmd.settle, at(s(111))).then([ev.warned(at(s(110)), "A", s(10))])
   })
 
@@ -49,10 +49,10 @@ describe("SettleDeadlines", () => {
   })
 })
 
-describe("nextDueOf", () => {
+describe("dueAtOf", () => {
   it("is the next warning, else the expiry, else nothing", () => {
-    expect(nextDueOf(given(started).state!)).toBe(at(s(30)))
-    expect(nextDueOf(given(started, ev.warned(at(s(30)), "A", s(30)), ev.warned(at(s(50)), "A", s(10))).state!)).toBe(at(s(60)))
-    expect(nextDueOf(given(started, ev.paused(at(s(1)))).state!)).toBeNull()
+    expect(dueAtOf(given(started).state!)).toBe(at(s(30)))
+    expect(dueAtOf(given(started, ev.warned(at(s(30)), "A", s(30)), ev.warned(at(s(50)), "A", s(10))).state!)).toBe(at(s(60)))
+    expect(dueAtOf(given(started, ev.paused(at(s(1)))).state!)).toBeNull()
   })
 })

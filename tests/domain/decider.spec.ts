@@ -16,9 +16,9 @@ import {
   type Command,
   type CreateSessionInput,
   decide,
-  deadlineOf,
   type DomainError,
   evolve,
+  expiresAtOf,
   type ParticipantState,
   remainingOf,
   replay,
@@ -50,7 +50,7 @@ export const cmd = {
   complete: { type: "CompleteSession" } as Command,
   cancel: { type: "CancelSession" } as Command,
   delete: { type: "DeleteSession" } as Command,
-  settle: { type: "SettleDeadlines" } as Command
+  settle: { type: "SettleDue" } as Command
 } as const
 
 /** A create request with two participants A and B and 60 s unless told otherwise. */
@@ -228,7 +228,7 @@ export class Table {
 
   /** Relative deadline (ms after T0), or null. */
   deadline(): number | null {
-    const d = deadlineOf(this.current)
+    const d = expiresAtOf(this.current)
     return d === null ? null : d - T0
   }
 

@@ -13,9 +13,9 @@ import {
   type Command,
   countUpCap,
   type CreateSessionInput,
-  deadlineOf,
   decide,
   evolve,
+  expiresAtOf,
   remainingOf,
   type SessionEvent,
   type SessionState,
@@ -148,7 +148,7 @@ const render = (state: SessionState, column: string, now: number): string => {
     case "status":
       return state.status
     case "deadline": {
-      const d = deadlineOf(state)
+      const d = expiresAtOf(state)
       return d === null ? "—" : seconds(d - T0)
     }
     case "out": {

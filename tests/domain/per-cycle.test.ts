@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { deadlineOf, type TimeoutAction } from "../../src/domain/index.ts"
+import { expiresAtOf, type TimeoutAction } from "../../src/domain/index.ts"
 import { at, cmd, Table } from "./decider.spec.ts"
 
 const three = [{ participantId: "A" }, { participantId: "B" }, { participantId: "C" }]
@@ -127,7 +127,7 @@ describe("per_cycle", () => {
     // 10 000 timeouts, each a TIME_EXPIRED and a CYCLE_SWITCHED; the switch itself is absorbed.
     expect(first.length).toBe(20_000)
     expect(first.at(-1)?.at).toBe(at(10_000_000))
-    expect(deadlineOf(t.current)).toBe(at(10_001_000))
+    expect(expiresAtOf(t.current)).toBe(at(10_001_000))
     const second = t.run(cmd.switch(), 25_000_000)
     expect(second.length).toBe(20_000)
     expect(second.at(-1)?.at).toBe(at(20_000_000))

@@ -7,19 +7,19 @@ import {
   type Command,
   countUpCap,
   type CreateSessionInput,
-  deadlineOf,
   decide,
   type DomainError,
+  dueAtOf,
   eventFromStored,
   eventPayload,
   evolve,
-  nextDueOf,
+  expiresAtOf,
   nextWarningOf,
   remainingOf,
   replay,
   type SessionEvent,
   type SessionState,
-  settleTimeouts,
+  settleDue,
   STATUSES,
   type Status,
   SYNC_MODES,
@@ -39,7 +39,7 @@ const ACCEPTS: Record<Exclude<Command["type"], "CreateSession" | "DeleteSession"
   ResumeSession: ["paused"],
   CompleteSession: ["pending", "running", "paused"],
   CancelSession: ["pending", "running", "paused"],
-  SettleDeadlines: STATUSES
+  SettleDue: STATUSES
 }
 
 /** The event a command ends with when accepted (a late switch may end with the timeout's events). */
@@ -53,7 +53,7 @@ const LAST_EVENT: Record<Command["type"], ReadonlyArray<SessionEvent["type"]>> =
   CompleteSession: ["SESSION_COMPLETED"],
   CancelSession: ["SESSION_CANCELLED"],
   DeleteSession: ["SESSION_DELETED"],
-  SettleDeadlines: ["TIMEOUT_WARNING", "TIME_EXPIRED", "CYCLE_SWITCHED", "SESSION_EXPIRED"]
+  SettleDue: ["TIMEOUT_WARNING", "TIME_EXPIRED", "CYCLE_SWITCHED", "SESSION_EXPIRED"]
 }
 
 const SETTLE_EVENTS: ReadonlyArray<SessionEvent["type"]> = ["TIMEOUT_WARNING", "TIME_EXPIRED", "CYCLE_SWITCHED", "SESSION_EXPIRED"]
@@ -127,7 +127,7 @@ const checkClocks = (state: SessionState, t: number, earned: ReadonlyMap<string,
 const applyChecked = (before: SessionState | null, event: SessionEvent): SessionState | null => {
   if (before !== null && event.type === "TIME_EXPIRED") {
     // The timeout is stamped at the instant the running clock reached zero, and charges the active clock.
-    expect(event.at).toBe(deadlineOf(before))
+    expect(event.at).toBe(expiresAtOf(before))
     expect(event.participantId).toBe(before.activeParticipantId)
   }
   if (before !== null && event.type === "TIMEOUT_WARNING") {
@@ -167,7 +167,7 @@ const checkRejection = (state: SessionState | null, command: Command, error: Dom
     expect(error._tag).toBe("SessionAlreadyExists")
     return
   }
-  const settled = settleTimeouts(state, Math.max(now, state.updatedAt)).state
+  const settled = settleDue(state, Math.max(now, state.updatedAt)).state
   switch (error._tag) {
     case "InvalidTransition":
       expect(ACCEPTS[command.type]).not.toContain(error.status)
@@ -211,11 +211,11 @@ const runScenario = ({ input, steps }: { input: CreateSessionInput; steps: Reado
     const events = result.success
     const decidedAt = state === null ? now : Math.max(now, state.updatedAt)
     // Settling may find nothing due; every other accepted command records something.
-    if (step.command.type !== "SettleDeadlines") expect(events.length).toBeGreaterThan(0)
+    if (step.command.type !== "SettleDue") expect(events.length).toBeGreaterThan(0)
     if (events.length > 0) expect(LAST_EVENT[step.command.type]).toContain(events.at(-1)?.type)
     for (const event of events.slice(0, -1)) expect(SETTLE_EVENTS).toContain(event.type)
     if (state !== null && state.status !== "running") {
-      expect(events.length).toBe(step.command.type === "SettleDeadlines" ? 0 : 1)
+      expect(events.length).toBe(step.command.type === "SettleDue" ? 0 : 1)
     }
 
     for (const event of events) {
@@ -240,9 +240,9 @@ const runScenario = ({ input, steps }: { input: CreateSessionInput; steps: Reado
     // (b) the version counts the session's events.
     expect(current.version).toBe(sinceCreate)
     // No timeout that fell due by the decision's instant survives it.
-    const deadline = deadlineOf(current)
+    const deadline = expiresAtOf(current)
     if (deadline !== null) expect(deadline).toBeGreaterThan(decidedAt)
-    const due = nextDueOf(current)
+    const due = dueAtOf(current)
     if (due !== null) expect(due).toBeGreaterThan(decidedAt)
     // Eliminated participants never hold the turn.
     if (current.status === "running" || current.status === "paused") {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { type CreateSessionInput, settleTimeouts, type SyncMode, type TimeoutAction } from "../../src/domain/index.ts"
+import { type CreateSessionInput, settleDue, type SyncMode, type TimeoutAction } from "../../src/domain/index.ts"
 import { at, cmd, short, Table } from "./decider.spec.ts"
 
 /** Two participants in two groups, every clock 10 s: A's clock reaches zero at 10 s. */
@@ -45,26 +45,26 @@ describe("timeouts", () => {
     expect([t.remaining("A", 15_000), t.used("A", 15_000)]).toEqual([syncMode === "per_cycle" && action === "notify" ? 10_000 : 0, 10_000])
   })
 
-  it("settleTimeouts does nothing before the deadline and fires at exactly the deadline", () => {
+  it("settleDue does nothing before the deadline and fires at exactly the deadline", () => {
     const t = new Table({ syncMode: "per_participant", totalTimeMs: 10_000 })
     t.run(cmd.start, 0)
-    expect(settleTimeouts(t.current, at(9_999)).events).toEqual([])
-    expect(settleTimeouts(t.current, at(9_999)).state).toBe(t.current)
-    const settled = settleTimeouts(t.current, at(10_000))
+    expect(settleDue(t.current, at(9_999)).events).toEqual([])
+    expect(settleDue(t.current, at(9_999)).state).toBe(t.current)
+    const settled = settleDue(t.current, at(10_000))
     expect(settled.events.map(short)).toEqual(["TIME_EXPIRED@10000:A[A]", "SESSION_EXPIRED@10000"])
     expect(settled.state).toMatchObject({ status: "expired", version: t.current.version + 2, updatedAt: at(10_000) })
   })
 
-  it("settleTimeouts leaves paused, pending and ended sessions alone", () => {
+  it("settleDue leaves paused, pending and ended sessions alone", () => {
     const t = new Table({ syncMode: "per_participant", totalTimeMs: 10_000 })
-    expect(settleTimeouts(t.current, at(99_000)).events).toEqual([])
+    expect(settleDue(t.current, at(99_000)).events).toEqual([])
     t.run(cmd.start, 0)
     t.run(cmd.pause, 5_000)
-    expect(settleTimeouts(t.current, at(99_000)).events).toEqual([])
+    expect(settleDue(t.current, at(99_000)).events).toEqual([])
     t.run(cmd.resume, 100_000)
     expect(t.deadline()).toBe(105_000)
     t.run(cmd.complete, 101_000)
-    expect(settleTimeouts(t.current, at(999_000)).events).toEqual([])
+    expect(settleDue(t.current, at(999_000)).events).toEqual([])
   })
 
   it("several timeouts due at once apply in order, each at its own deadline", () => {

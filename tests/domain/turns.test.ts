@@ -10,7 +10,7 @@ import {
   type Command,
   decide,
   type SessionState,
-  settleTimeouts,
+  settleDue,
   SYNC_MODES,
   TIMEOUT_ACTIONS
 } from "../../src/domain/index.ts"
@@ -88,7 +88,7 @@ describe("turn enforcement, for any session and any instant", () => {
         const state = table.state as SessionState
         if (state === null || state.status !== "running") return
         const acting = ids[actor]!
-        const activeNow = activeParticipant(settleTimeouts(state, at(t)).state)
+        const activeNow = activeParticipant(settleDue(state, at(t)).state)
         const asParticipant = decide(state, switchAs(acting), SID, at(t))
         const unnamed = decide(state, cmd.switch(), SID, at(t))
         if (activeNow !== undefined && activeNow.participantId !== acting) {

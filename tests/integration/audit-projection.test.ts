@@ -3,7 +3,6 @@ import { Effect, Layer, ManagedRuntime } from "effect"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type AuditBatch, batchOf } from "../../src/infra/audit/AuditBatch.ts"
-import { AuditSettings } from "../../src/infra/audit/AuditSettings.ts"
 import { AuditRepository } from "../../src/infra/pg/AuditRepository.ts"
 import { toEntry } from "../../src/infra/ShardLogReader.ts"
 import { makeKeySchema } from "../../src/infra/keys.ts"
@@ -11,13 +10,14 @@ import { call, startServer, type TestServer, uuid } from "../support/app.ts"
 import { expectAuditMatchesRedis, runSessions } from "../support/audit.ts"
 import { auditReader, testDatabaseUrl } from "../support/postgres.ts"
 import { redisUrl } from "../support/redis.ts"
+import { auditSettingsLayer } from "../support/settings.ts"
 
 const SHARDS = 16
 
 let server: TestServer
 let redis: Redis
 const repository = ManagedRuntime.make(
-  AuditRepository.layer.pipe(Layer.provide(AuditSettings.layer({ databaseUrl: testDatabaseUrl(), autoMigrate: false })))
+  AuditRepository.layer.pipe(Layer.provide(auditSettingsLayer({ databaseUrl: testDatabaseUrl(), databaseAutoMigrate: false })))
 )
 const write = (batch: AuditBatch) => repository.runPromise(Effect.flatMap(Effect.service(AuditRepository), (r) => r.writeBatch(batch)))
 

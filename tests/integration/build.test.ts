@@ -36,6 +36,11 @@ it("runs from dist/: commands, the audit into a database it migrates itself, a c
     }
     expect(read.data).toMatchObject({ version: 2, status: "running" })
 
+    // The version is package.json's, found from dist/ as from src/.
+    const { version } = JSON.parse(readFileSync("package.json", "utf8"))
+    expect(await (await fetch(`${service.baseUrl}/v1/time`)).json()).toMatchObject({ server_version: version })
+    expect(await (await fetch(`${service.baseUrl}/docs/json`)).json()).toMatchObject({ info: { version } })
+
     const audit = auditReader(databaseUrl)
     try {
       const deadline = Date.now() + 15_000

@@ -127,7 +127,7 @@ describe("timeouts fire by themselves", () => {
     await create(body)
     await start(body.session_id)
     const redis = new Redis(redisUrl, { protocol: 2 })
-    const keys = makeKeySchema({ keyPrefix: server.prefix, shardCount: StoreSettings.defaults.shardCount }).session(body.session_id)
+    const keys = makeKeySchema({ keyPrefix: server.prefix, shardCount: StoreSettings.schema.shardCount.defaultValue }).session(body.session_id)
     const ttlMs = await redis.pttl(keys.snapshot)
     redis.disconnect()
     // The 2 h clock plus the 1 h idle TTL, not just the idle TTL.

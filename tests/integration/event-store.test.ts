@@ -12,6 +12,7 @@ import { StoreSettings } from "../../src/infra/StoreSettings.ts"
 import { compareStreamIds } from "../../src/infra/streamIds.ts"
 import { freePort } from "../support/process.ts"
 import { deleteKeysWithPrefix, storeLayer, testPrefix } from "../support/redis.ts"
+import { storeSettingsLayer } from "../support/settings.ts"
 import { type RedisCluster, startRedisCluster } from "../support/redisCluster.ts"
 
 // cluster-key-slot ships no types; it is the slot function ioredis routes with.
@@ -342,7 +343,7 @@ describe("key schema", () => {
   })
 
   it("refuses a prefix with braces", async () => {
-    const exit = await Effect.runPromiseExit(Layer.build(StoreSettings.layer({ keyPrefix: "sk:{x}:" })).pipe(Effect.scoped))
+    const exit = await Effect.runPromiseExit(Layer.build(storeSettingsLayer({ keyPrefix: "sk:{x}:" })).pipe(Effect.scoped))
     expect(Exit.isFailure(exit)).toBe(true)
   })
 })
@@ -441,7 +442,7 @@ describe("EventStore and ShardLogReader on a 3-node Redis Cluster", () => {
     clusterRuntime = ManagedRuntime.make(
       Layer.mergeAll(EventStore.layer, ShardLogReader.layer({ pingMs: 500 })).pipe(Layer.provideMerge(Layer.mergeAll(
         RedisClient.layerCluster(servers.seeds),
-        StoreSettings.layer({ keyPrefix: clusterPrefix, shardCount })
+        storeSettingsLayer({ keyPrefix: clusterPrefix, shardCount })
       )))
     )
     await clusterRuntime.runPromise(Effect.flatMap(Effect.service(RedisClient), (r) => r.ping))

@@ -8,12 +8,12 @@ import { Layer, ManagedRuntime } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { RedisClient } from "../../src/infra/RedisClient.ts"
 import { readShardPlacement } from "../../src/infra/ShardPlacement.ts"
-import { StoreSettings } from "../../src/infra/StoreSettings.ts"
 import { sessionBody } from "../support/app.ts"
 import { expectAuditMatchesRedis } from "../support/audit.ts"
 import { testDatabaseUrl } from "../support/postgres.ts"
 import { type ServiceProcess, spawnService } from "../support/process.ts"
 import { testPrefix } from "../support/redis.ts"
+import { storeSettingsLayer } from "../support/settings.ts"
 import { type RedisCluster, startRedisCluster } from "../support/redisCluster.ts"
 import { storeReader } from "../support/store.ts"
 import { ofType, openFeed } from "../support/ws.ts"
@@ -146,7 +146,7 @@ describe("placement", () => {
 
   it("finds masters without a shard when SHARD_COUNT is too small for the cluster, none with the default", async () => {
     const placementWith = async (shardCount: number) => {
-      const runtime = ManagedRuntime.make(Layer.mergeAll(clusterLayer(), StoreSettings.layer({ keyPrefix: prefix, shardCount })))
+      const runtime = ManagedRuntime.make(Layer.mergeAll(clusterLayer(), storeSettingsLayer({ keyPrefix: prefix, shardCount })))
       try {
         return await runtime.runPromise(readShardPlacement)
       } finally {

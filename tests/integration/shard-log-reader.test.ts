@@ -5,10 +5,10 @@ import { afterAll, beforeAll, expect, it } from "vitest"
 import { EventStore } from "../../src/infra/EventStore.ts"
 import { RedisClient } from "../../src/infra/RedisClient.ts"
 import { type LogEntry, ShardLogReader } from "../../src/infra/ShardLogReader.ts"
-import { StoreSettings } from "../../src/infra/StoreSettings.ts"
 import { uuid } from "../support/app.ts"
 import { waitUntil } from "../support/instances.ts"
 import { type OwnRedis, startOwnRedis } from "../support/redisServer.ts"
+import { storeSettingsLayer } from "../support/settings.ts"
 
 const SHARDS = 4
 const prefix = "reader:"
@@ -20,7 +20,7 @@ beforeAll(async () => {
   runtime = ManagedRuntime.make(
     ShardLogReader.layer({ pingMs: 200 }).pipe(
       Layer.provideMerge(EventStore.layer),
-      Layer.provideMerge(Layer.mergeAll(RedisClient.layer(redis.url), StoreSettings.layer({ keyPrefix: prefix, shardCount: SHARDS })))
+      Layer.provideMerge(Layer.mergeAll(RedisClient.layer(redis.url), storeSettingsLayer({ keyPrefix: prefix, shardCount: SHARDS })))
     )
   )
   await runtime.runPromise(Effect.service(ShardLogReader))

@@ -1,5 +1,5 @@
 /** A real SyncKairos HTTP server on a free port, with its own key prefix, for integration tests. */
-import { ManagedRuntime } from "effect"
+import { Effect, ManagedRuntime } from "effect"
 import type { AddressInfo } from "node:net"
 import { randomUUID } from "node:crypto"
 import { AppConfig, type AppSettings } from "../../src/app/AppConfig.ts"
@@ -7,6 +7,7 @@ import { buildHttpApp } from "../../src/app/http/app.ts"
 import { apiLayer, workerLayer } from "../../src/app/layers.ts"
 import { testDatabaseUrl } from "./postgres.ts"
 import { deleteKeysWithPrefix, redisUrl, testPrefix } from "./redis.ts"
+import { configLayer } from "./settings.ts"
 
 export interface TestServer {
   readonly baseUrl: string
@@ -22,9 +23,9 @@ export const startServer = async (
 ): Promise<TestServer> => {
   const prefix = testPrefix(fileTag)
   const settings = { redisUrl, keyPrefix: prefix, databaseUrl: testDatabaseUrl(), logLevel: "warn" as const, ...overrides }
-  const layer = (role === "all" ? workerLayer : apiLayer)(AppConfig.layerWith(settings))
+  const layer = (role === "all" ? workerLayer : apiLayer)(configLayer(settings))
   const runtime = ManagedRuntime.make(layer)
-  const app = await buildHttpApp(runtime, { bodyLimitBytes: 1_048_576, ...settings })
+  const app = await buildHttpApp(runtime, await runtime.runPromise(Effect.service(AppConfig)))
   await app.listen({ port: 0, host: "127.0.0.1" })
   const { port } = app.server.address() as AddressInfo
   return {

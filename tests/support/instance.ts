@@ -2,7 +2,7 @@
  * An in-process instance on a fixed port that can be stopped and started again on that port, as a
  * page that loaded from it needs (its feed reconnects to the same origin).
  */
-import { ManagedRuntime } from "effect"
+import { Effect, ManagedRuntime } from "effect"
 import type { AddressInfo } from "node:net"
 import type { FastifyInstance } from "fastify"
 import { AppConfig, type AppSettings } from "../../src/app/AppConfig.ts"
@@ -10,6 +10,7 @@ import { buildHttpApp } from "../../src/app/http/app.ts"
 import { apiLayer } from "../../src/app/layers.ts"
 import { testDatabaseUrl } from "./postgres.ts"
 import { redisUrl } from "./redis.ts"
+import { configLayer } from "./settings.ts"
 
 export interface Instance {
   readonly baseUrl: string
@@ -21,7 +22,8 @@ export interface Instance {
 
 const listen = async (keyPrefix: string, port: number, overrides: Partial<AppSettings>): Promise<FastifyInstance> => {
   const settings = { redisUrl, keyPrefix, databaseUrl: testDatabaseUrl(), logLevel: "warn" as const, ...overrides }
-  const app = await buildHttpApp(ManagedRuntime.make(apiLayer(AppConfig.layerWith(settings))), { bodyLimitBytes: 1_048_576, ...settings })
+  const runtime = ManagedRuntime.make(apiLayer(configLayer(settings)))
+  const app = await buildHttpApp(runtime, await runtime.runPromise(Effect.service(AppConfig)))
   await app.listen({ port, host: "127.0.0.1" })
   return app
 }

@@ -4,7 +4,8 @@ import { Redis } from "ioredis"
 import { Layer } from "effect"
 import { EventStore } from "../../src/infra/EventStore.ts"
 import { RedisClient, type RedisUnavailable } from "../../src/infra/RedisClient.ts"
-import { StoreSettings, type StoreSettingsShape } from "../../src/infra/StoreSettings.ts"
+import type { StoreSettingsShape } from "../../src/infra/StoreSettings.ts"
+import { storeSettingsLayer } from "./settings.ts"
 
 export const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
 
@@ -19,7 +20,7 @@ export const storeLayer = (
   prefix: string,
   settings: Partial<StoreSettingsShape> = {},
   redis: Layer.Layer<RedisClient, RedisUnavailable> = RedisClient.layer(redisUrl)
-) => EventStore.layer.pipe(Layer.provideMerge(Layer.mergeAll(redis, StoreSettings.layer({ ...settings, keyPrefix: prefix }))))
+) => EventStore.layer.pipe(Layer.provideMerge(Layer.mergeAll(redis, storeSettingsLayer({ ...settings, keyPrefix: prefix }))))
 
 /** Deletes every `prefix*` key with SCAN + UNLINK (call in afterAll). */
 export const deleteKeysWithPrefix = async (prefix: string): Promise<void> => {

@@ -101,11 +101,12 @@ export type TokenVerdict =
 const claimsOf = (payload: Record<string, unknown>): SessionClaims | undefined => {
   const { sid, role, pid, exp, iat } = payload
   if (typeof sid !== "string" || !UUID.test(sid)) return undefined
-  if (typeof role !== "string" || !TOKEN_ROLES.includes(role as TokenRole)) return undefined
+  const tokenRole = TOKEN_ROLES.find((known) => known === role)
+  if (tokenRole === undefined) return undefined
   if (typeof exp !== "number" || typeof iat !== "number") return undefined
   if (pid !== undefined && (typeof pid !== "string" || !UUID.test(pid))) return undefined
-  if ((role === "participant") !== (pid !== undefined)) return undefined
-  return { sessionId: sid.toLowerCase(), role: role as TokenRole, participantId: pid?.toLowerCase(), expiresAt: exp }
+  if ((tokenRole === "participant") !== (pid !== undefined)) return undefined
+  return { sessionId: sid.toLowerCase(), role: tokenRole, participantId: pid?.toLowerCase(), expiresAt: exp }
 }
 
 /**

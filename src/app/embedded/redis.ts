@@ -2,7 +2,7 @@
 import { mkdir } from "node:fs/promises"
 import path from "node:path"
 import { answers, freePort } from "./ports.ts"
-import { type EmbeddedServer, launchServer, stopLeftover } from "./serverProcess.ts"
+import { type EmbeddedServer, errorCodeOf, launchServer, stopLeftover } from "./serverProcess.ts"
 
 export class RedisServerMissing extends Error {
   constructor() {
@@ -33,7 +33,7 @@ export const startEmbeddedRedis = async (directory: string): Promise<EmbeddedSer
     ready: () => answers("127.0.0.1", port),
     startTimeoutMs: 30_000
   }).catch((error: unknown) => {
-    throw (error as NodeJS.ErrnoException).code === "ENOENT" ? new RedisServerMissing() : error
+    throw errorCodeOf(error) === "ENOENT" ? new RedisServerMissing() : error
   })
   return { url: `redis://127.0.0.1:${port}`, stop: server.stop }
 }

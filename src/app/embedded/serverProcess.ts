@@ -38,12 +38,16 @@ const STOP_TIMEOUT_MS = 30_000
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** The system error's code (`ENOENT`, `EPERM`, ...), if `error` is one. */
+export const errorCodeOf = (error: unknown): string | undefined =>
+  error instanceof Error && "code" in error && typeof error.code === "string" ? error.code : undefined
+
 const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0)
     return true
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
+    return errorCodeOf(error) === "EPERM"
   }
 }
 

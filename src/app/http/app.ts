@@ -17,6 +17,7 @@ import { History } from "../History.ts"
 import type { ApiServices } from "../layers.ts"
 import { ProcessLogger } from "../logger.ts"
 import { Metrics, metricsRoutes } from "../metrics.ts"
+import { SERVER_VERSION } from "../version.ts"
 import { FanOut } from "../ws/FanOut.ts"
 import { websocketGateway } from "../ws/gateway.ts"
 import { fromSchemaErrors, validationFailure } from "./errorMapping.ts"
@@ -62,14 +63,15 @@ export const buildHttpApp = async (
   const { config } = services
   const authenticator = makeAuthenticator(config)
 
+  // The process's logger, so that Fastify's lines have the shape of every other line. Credentials
+  // travel in the Authorization header and, for /ws, in the token query parameter: never logged.
+  const httpLogger: FastifyBaseLogger = services.logger.child({ component: "http" }, {
+    redact: ["req.headers.authorization"],
+    serializers: { req: (request: { method: string; url: string; id: string }) => ({ method: request.method, url: withoutToken(request.url), reqId: request.id }) }
+  })
   const app = Fastify({
     bodyLimit: settings.bodyLimitBytes,
-    // The process's logger, so that Fastify's lines have the shape of every other line. Credentials
-    // travel in the Authorization header and, for /ws, in the token query parameter: never logged.
-    loggerInstance: services.logger.child({ component: "http" }, {
-      redact: ["req.headers.authorization"],
-      serializers: { req: (request: { method: string; url: string; id: string }) => ({ method: request.method, url: withoutToken(request.url), reqId: request.id }) }
-    }) satisfies FastifyBaseLogger as FastifyBaseLogger,
+    loggerInstance: httpLogger,
     // A line per request would cost more than the request itself on the hot path.
     logController: new LogController({ disableRequestLogging: true }),
     // Reject what the schema does not name instead of silently dropping it, and never coerce types.
@@ -85,10 +87,7 @@ export const buildHttpApp = async (
     try {
       done(null, JSON.parse(text))
     } catch {
-      const error = new Error("the body is not valid JSON") as FastifyError
-      error.statusCode = 400
-      error.code = "INVALID_JSON"
-      done(error, undefined)
+      done(Object.assign(new Error("the body is not valid JSON"), { statusCode: 400, code: "INVALID_JSON" }), undefined)
     }
   })
 
@@ -125,7 +124,7 @@ export const buildHttpApp = async (
       openapi: {
         info: {
           title: "SyncKairos",
-          version: "3.0.0",
+          version: SERVER_VERSION,
           description: "Server-authoritative synchronized timers. Every time field is computed as of server_time_ms."
         },
         components: {

@@ -3,11 +3,11 @@ import type { FastifyInstance } from "fastify"
 import type { RedisClient } from "../../infra/RedisClient.ts"
 import type { ServerClock } from "../../infra/ServerClock.ts"
 import type { AuditReadiness } from "../auditReadiness.ts"
+import { SERVER_VERSION } from "../version.ts"
 import { timeResponse } from "./schemas.ts"
 
 /** Served only to tell clients how far their clocks are off; see docs/feeds.md on client clocks. */
 const DRIFT_TOLERANCE_MS = 50
-const SERVER_VERSION = "3.0.0"
 
 export const systemRoutes = (deps: {
   clock: ServerClock["Service"]

@@ -2,8 +2,8 @@ import {
   activeParticipant,
   bankOf,
   countUpCap,
-  deadlineOf,
   type EpochMs,
+  expiresAtOf,
   remainingOf,
   type SessionEvent,
   type SessionState,
@@ -19,7 +19,7 @@ export const sessionView = (state: SessionState, now: EpochMs): Record<string, u
   const { config } = state
   const active = activeParticipant(state)
   const activeRemaining = active === undefined ? 0 : remainingOf(state, active, now)
-  const deadline = deadlineOf(state)
+  const deadline = expiresAtOf(state)
   return {
     session_id: config.sessionId,
     sync_mode: config.syncMode,

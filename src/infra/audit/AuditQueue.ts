@@ -66,8 +66,8 @@ export class AuditQueue extends Context.Service<AuditQueue, {
             prefix,
             // Failed jobs are never removed: they wait to be re-driven, nothing is dropped.
             defaultJobOptions: {
-              attempts: settings.jobAttempts,
-              backoff: { type: "exponential", delay: settings.retryBaseMs },
+              attempts: settings.auditJobAttempts,
+              backoff: { type: "exponential", delay: settings.auditRetryBaseMs },
               removeOnComplete: KEEP_COMPLETED,
               removeOnFail: false
             }

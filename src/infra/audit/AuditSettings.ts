@@ -1,68 +1,43 @@
-import { Context, Effect, Layer, Schema } from "effect"
-import { firstNonPositiveInteger } from "../settingsCheck.ts"
+import { Context, Layer } from "effect"
+import { flag, integer, type SettingsOf, text } from "../settingsSchema.ts"
 
-export class InvalidAuditSettings extends Schema.TaggedError<InvalidAuditSettings>()("InvalidAuditSettings", {
-  message: Schema.String
-}) {}
-
-export interface AuditSettingsShape {
-  /** The audit database, e.g. `postgres://postgres@127.0.0.1:5432/synckairos`. */
-  readonly databaseUrl: string
-  /** Create the database when missing and apply pending migrations on first connecting. */
-  readonly autoMigrate: boolean
-  /** Most shard-log entries handed to one job (one PostgreSQL transaction). */
-  readonly batchSize: number
-  /** How long a shard's projector waits for more entries to join a batch that is not full. */
-  readonly batchLingerMs: number
-  /** Jobs one worker process writes at once. */
-  readonly workerConcurrency: number
-  /** Attempts of a job before it is parked as failed (and later re-driven). */
-  readonly jobAttempts: number
-  /** Delay before a job's first retry; it doubles with each attempt. */
-  readonly retryBaseMs: number
-  /** How often failed and backed-off jobs are re-driven once PostgreSQL answers again. */
-  readonly redriveIntervalMs: number
-  /** How long a dead consumer's entries, or a dead worker's job, wait before another takes them over. */
-  readonly reclaimIdleMs: number
-  /** Audited shard-log entries are kept this long for readers resuming after a reconnect, then trimmed. */
-  readonly shardLogRetentionMs: number
+/** The audit's slice of the configuration: how it reaches PostgreSQL and paces itself. */
+const schema = {
+  databaseUrl: text(
+    "DATABASE_URL",
+    "postgres://postgres@127.0.0.1:5432/synckairos",
+    "the PostgreSQL audit",
+    // Never shown: the URL may hold a password.
+    (url) => /^postgres(ql)?:\/\//.test(url) ? undefined : "DATABASE_URL must start with postgres:// or postgresql://"
+  ),
+  databaseAutoMigrate: flag(
+    "DATABASE_AUTO_MIGRATE",
+    true,
+    "on first connecting, create the database if it is missing and apply pending migrations (under an advisory lock, so every instance may); `false` leaves it to `npm run migrate`"
+  ),
+  auditBatchSize: integer("AUDIT_BATCH_SIZE", 500, "most events per batch (one BullMQ job, one PostgreSQL transaction)"),
+  auditBatchLingerMs: integer("AUDIT_BATCH_LINGER_MS", 100, "how long a shard's projector waits for more events to join a batch that is not full"),
+  auditWorkerConcurrency: integer("AUDIT_WORKER_CONCURRENCY", 4, "batches one worker process writes at once"),
+  auditJobAttempts: integer(
+    "AUDIT_JOB_ATTEMPTS",
+    8,
+    "attempts of a batch (backing off from `AUDIT_RETRY_BASE_MS`, doubling) before it is parked as failed (and later re-driven)"
+  ),
+  auditRetryBaseMs: integer("AUDIT_RETRY_BASE_MS", 500, "first retry delay of a failed batch"),
+  auditRedriveIntervalMs: integer("AUDIT_REDRIVE_INTERVAL_MS", 10_000, "how often parked and backed-off batches are re-driven once PostgreSQL answers again"),
+  auditReclaimIdleMs: integer(
+    "AUDIT_RECLAIM_IDLE_MS",
+    30_000,
+    "how long a dead worker's unacknowledged shard-log entries, or its batch in progress, wait before another worker takes them over"
+  ),
+  shardLogRetentionMs: integer("SHARD_LOG_RETENTION_MS", 600_000, "audited shard-log entries are kept this long (for readers resuming after a reconnect), then trimmed")
 }
 
-const validate = (settings: AuditSettingsShape): string | undefined => {
-  if (!/^postgres(ql)?:\/\//.test(settings.databaseUrl)) return `databaseUrl must be a postgres:// URL, got ${settings.databaseUrl}`
-  return firstNonPositiveInteger(settings, [
-    "batchSize",
-    "batchLingerMs",
-    "workerConcurrency",
-    "jobAttempts",
-    "retryBaseMs",
-    "redriveIntervalMs",
-    "reclaimIdleMs",
-    "shardLogRetentionMs"
-  ])
-}
+export type AuditSettingsShape = SettingsOf<typeof schema>
 
-/** How the audit path reaches PostgreSQL and paces itself; the app builds this from its configuration. */
+/** The audit's settings, a slice of the configuration the app reads and checks once. */
 export class AuditSettings extends Context.Service<AuditSettings, AuditSettingsShape>()("synckairos/infra/AuditSettings") {
-  static readonly defaults: AuditSettingsShape = {
-    databaseUrl: "postgres://postgres@127.0.0.1:5432/synckairos",
-    autoMigrate: true,
-    batchSize: 500,
-    batchLingerMs: 100,
-    workerConcurrency: 4,
-    jobAttempts: 8,
-    retryBaseMs: 500,
-    redriveIntervalMs: 10_000,
-    reclaimIdleMs: 30_000,
-    shardLogRetentionMs: 600_000
-  }
-
-  static layer(overrides: Partial<AuditSettingsShape> = {}): Layer.Layer<AuditSettings, InvalidAuditSettings> {
-    const settings: AuditSettingsShape = { ...AuditSettings.defaults, ...overrides }
-    const problem = validate(settings)
-    return Layer.effect(
-      AuditSettings,
-      problem === undefined ? Effect.succeed(settings) : Effect.fail(new InvalidAuditSettings({ message: problem }))
-    )
-  }
+  static readonly schema = schema
+  /** This slice of checked settings. */
+  static readonly layerFrom = (settings: AuditSettingsShape) => Layer.succeed(AuditSettings, settings)
 }

@@ -11,9 +11,9 @@ import { AuditSettings } from "./AuditSettings.ts"
 /**
  * The audit's writing side: a BullMQ worker that commits each batch to PostgreSQL in one
  * transaction. A failed attempt is retried with exponential backoff (the job's options); a job out
- * of attempts is parked as failed, never dropped, and every `redriveIntervalMs` the parked and
+ * of attempts is parked as failed, never dropped, and every `auditRedriveIntervalMs` the parked and
  * backed-off jobs are re-driven as soon as PostgreSQL answers again. A job whose worker died is
- * taken back by BullMQ's stalled check once its lock (`reclaimIdleMs`) has expired.
+ * taken back by BullMQ's stalled check once its lock (`auditReclaimIdleMs`) has expired.
  */
 export const auditWriterLayer: Layer.Layer<
   never,
@@ -51,9 +51,9 @@ export const auditWriterLayer: Layer.Layer<
         const worker = new Worker<AuditBatch>(queue.name, (job) => runPromise(write(withIncarnations(job.data))), {
           connection,
           prefix: queue.prefix,
-          concurrency: settings.workerConcurrency,
-          lockDuration: settings.reclaimIdleMs,
-          stalledInterval: Math.min(settings.reclaimIdleMs, 5000)
+          concurrency: settings.auditWorkerConcurrency,
+          lockDuration: settings.auditReclaimIdleMs,
+          stalledInterval: Math.min(settings.auditReclaimIdleMs, 5000)
         })
         worker.on("failed", (job) => observer.failed(job !== undefined && job.attemptsMade >= (job.opts.attempts ?? 1)))
         worker.on("error", (error) => runFork(Effect.logWarning("audit worker error", { error: error.message })))
@@ -67,6 +67,6 @@ export const auditWriterLayer: Layer.Layer<
       Effect.tap((moved) => moved ? Effect.logInfo("audit: re-drove failed and backed-off jobs") : Effect.void),
       Effect.ignore
     )
-    yield* Effect.forkScoped(Effect.forever(Effect.delay(redrive, settings.redriveIntervalMs)))
+    yield* Effect.forkScoped(Effect.forever(Effect.delay(redrive, settings.auditRedriveIntervalMs)))
   }).pipe(Effect.annotateLogs("component", "audit"))
 )

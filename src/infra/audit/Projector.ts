@@ -34,7 +34,7 @@ const BLOCK_MS = 2000
  * The audit's reading side: a consumer group `audit` on every shard log. Each shard has its own
  * blocking XREADGROUP connection; what it reads is handed to the BullMQ queue as one job with a
  * deterministic id, and acknowledged only once the job is in the queue, so a crash in between leaves
- * the entries pending. Every `reclaimIdleMs`-ish, entries pending on a consumer that has been idle that
+ * the entries pending. Every `auditReclaimIdleMs`-ish, entries pending on a consumer that has been idle that
  * long (it died) are claimed and handed off again; the log is trimmed up to what the group has
  * acknowledged (never further), keeping `shardLogRetentionMs` of history for readers resuming after
  * a reconnect; and consumers long gone are removed from the group.
@@ -61,7 +61,7 @@ export const projectorLayer: Layer.Layer<
     const health = yield* ProjectorHealth
     const keys = makeKeySchema(store)
     const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`
-    const maintenanceMs = Math.min(settings.reclaimIdleMs, 5000)
+    const maintenanceMs = Math.min(settings.auditReclaimIdleMs, 5000)
 
     const ensureGroup = (key: string) =>
       redis.use((c) =>
@@ -138,25 +138,25 @@ export const projectorLayer: Layer.Layer<
           Effect.retry(retrying)
         )
       while (true) {
-        const raw = yield* read(settings.batchSize, true)
+        const raw = yield* read(settings.auditBatchSize, true)
         if (raw.length === 0) continue
         // A trickle would make a job of an event or two, and per-job costs would then bound the
         // audit's rate: what arrives within the linger joins the batch.
-        if (raw.length < settings.batchSize) {
-          yield* Effect.sleep(settings.batchLingerMs)
-          raw.push(...yield* read(settings.batchSize - raw.length, false))
+        if (raw.length < settings.auditBatchSize) {
+          yield* Effect.sleep(settings.auditBatchLingerMs)
+          raw.push(...yield* read(settings.auditBatchSize - raw.length, false))
         }
         yield* handOff(shard, raw, false)
       }
     })
 
-    /** Takes over entries pending for longer than reclaimIdleMs on any consumer, in batches, and hands them off. */
+    /** Takes over entries pending for longer than auditReclaimIdleMs on any consumer, in batches, and hands them off. */
     const reclaim = Effect.fnUntraced(function*(shard: number) {
       const key = keys.shard(shard).log
       let cursor = "0-0"
       do {
         const [next, claimed, deleted] = (yield* redis.use((c) =>
-          c.xautoclaim(key, AUDIT_GROUP, consumer, settings.reclaimIdleMs, cursor, "COUNT", settings.batchSize)
+          c.xautoclaim(key, AUDIT_GROUP, consumer, settings.auditReclaimIdleMs, cursor, "COUNT", settings.auditBatchSize)
         )) as [string, Array<RawEntry>, Array<string>]
         const live = claimed.filter((entry): entry is [string, Array<string>] => entry[1] !== null)
         if (live.length > 0) yield* handOff(shard, live, true)
@@ -186,7 +186,7 @@ export const projectorLayer: Layer.Layer<
       for (const info of consumers.map(fieldsOf)) {
         const name = String(info.get("name"))
         const idle = Number(info.get("idle"))
-        if (name !== consumer && Number(info.get("pending")) === 0 && idle > DEAD_CONSUMER_PERIODS * settings.reclaimIdleMs) {
+        if (name !== consumer && Number(info.get("pending")) === 0 && idle > DEAD_CONSUMER_PERIODS * settings.auditReclaimIdleMs) {
           yield* redis.use((c) => c.xgroup("DELCONSUMER", key, AUDIT_GROUP, name))
         }
       }

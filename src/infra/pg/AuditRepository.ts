@@ -163,7 +163,7 @@ const unavailable = (cause: unknown) =>
 /**
  * The PostgreSQL audit: idempotent batch writes for the worker, history and archived sessions for
  * the API. Building the layer never waits for PostgreSQL: an instance must start, and serve
- * commands, while it is down. The pool (and, with autoMigrate, the database and its migrations) is set
+ * commands, while it is down. The pool (and, with databaseAutoMigrate, the database and its migrations) is set
  * up in the background at start and again by each call until it succeeds; until then every call fails
  * with AuditUnavailable.
  */
@@ -181,13 +181,13 @@ export class AuditRepository extends Context.Service<AuditRepository, {
       let pool: Promise<DatabasePool> | undefined
 
       const open = async () => {
-        if (settings.autoMigrate) {
+        if (settings.databaseAutoMigrate) {
           await ensureDatabase(settings.databaseUrl)
           await migrate(settings.databaseUrl)
         }
         return createPool(settings.databaseUrl, {
           // The worker's jobs, plus a little room for history reads and health checks.
-          maximumPoolSize: settings.workerConcurrency + 2,
+          maximumPoolSize: settings.auditWorkerConcurrency + 2,
           connectionTimeout: 5000,
           statementTimeout: 30_000,
           interceptors: [resultParser]

@@ -10,9 +10,15 @@ export interface Game {
   readonly token: string | null
 }
 
-export const root = document.getElementById("app") as HTMLElement
+/** Every element the pages name is in their HTML: a missing one is a mistake, said at once. */
+const required = <T>(element: T | null, selector: string): T => {
+  if (element === null) throw new Error(`the page has no ${selector}`)
+  return element
+}
 
-export const $ = <T extends Element = HTMLElement>(selector: string): T => root.querySelector(selector) as T
+export const root = required(document.getElementById("app"), "#app")
+
+export const $ = <T extends Element = HTMLElement>(selector: string): T => required(root.querySelector<T>(selector), selector)
 
 export const showMessage = (text: string): void => {
   const message = $(".message")
@@ -22,7 +28,7 @@ export const showMessage = (text: string): void => {
 
 const gameCall = async (path: string, init?: RequestInit): Promise<Game> => {
   const response = await fetch(path, init)
-  const body = await response.json() as { data?: Game; error?: { code: string; message: string } }
+  const body: { data?: Game; error?: { code: string; message: string } } = await response.json()
   if (!response.ok || body.data === undefined) {
     throw new SyncKairosError(body.error?.code ?? "BAD_RESPONSE", body.error?.message ?? `answered ${response.status}`, response.status)
   }

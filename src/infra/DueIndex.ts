@@ -10,25 +10,25 @@ export interface Due {
 }
 
 /**
- * The per-shard sorted sets of next deadlines that every commit keeps (score = epoch ms of the next
- * warning or expiry). The scheduler reads them; only a session that no longer exists is ever removed
- * from outside a commit.
+ * What is due when: the per-shard sorted sets that every commit keeps of each running session's
+ * next due instant (score = epoch ms of its next warning or expiry, whichever comes first). The
+ * scheduler reads them; only a session that no longer exists is ever removed from outside a commit.
  */
-export class DeadlineIndex extends Context.Service<DeadlineIndex, {
+export class DueIndex extends Context.Service<DueIndex, {
   readonly shardCount: number
-  /** Sessions of one shard whose next deadline is at or before `untilMs`, earliest first. */
+  /** Sessions of one shard with something due at or before `untilMs`, earliest first. */
   readonly dueBy: (shard: number, untilMs: number, limit: number) => Effect.Effect<ReadonlyArray<Due>, RedisUnavailable>
   /** Removes a session whose keys expired; true when it was indexed and is gone. */
   readonly forget: (sessionId: string) => Effect.Effect<boolean, RedisUnavailable>
-}>()("synckairos/infra/DeadlineIndex") {
-  static readonly layer: Layer.Layer<DeadlineIndex, never, RedisClient | StoreSettings> = Layer.effect(
-    DeadlineIndex,
+}>()("synckairos/infra/DueIndex") {
+  static readonly layer: Layer.Layer<DueIndex, never, RedisClient | StoreSettings> = Layer.effect(
+    DueIndex,
     Effect.gen(function*() {
       const redis = yield* RedisClient
       const settings = yield* StoreSettings
       const keys = makeKeySchema(settings)
 
-      const dueBy = Effect.fn("DeadlineIndex.dueBy")(function*(shard: number, untilMs: number, limit: number) {
+      const dueBy = Effect.fn("DueIndex.dueBy")(function*(shard: number, untilMs: number, limit: number) {
         const flat = yield* redis.use((c) =>
           c.zrangebyscore(keys.shard(shard).deadlines, "-inf", String(untilMs), "WITHSCORES", "LIMIT", "0", String(limit))
         )
@@ -37,11 +37,11 @@ export class DeadlineIndex extends Context.Service<DeadlineIndex, {
         return due
       })
 
-      const forget = Effect.fn("DeadlineIndex.forget")(function*(sessionId: string) {
+      const forget = Effect.fn("DueIndex.forget")(function*(sessionId: string) {
         return yield* redis.run(forgetScript, keys.session(sessionId))
       })
 
-      return DeadlineIndex.of({ shardCount: settings.shardCount, dueBy, forget })
+      return DueIndex.of({ shardCount: settings.shardCount, dueBy, forget })
     })
   )
 }
