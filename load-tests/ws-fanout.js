@@ -104,7 +104,7 @@ export const options = {
 
 export function setup() {
   if (BASE_URLS.length === 0) exec.test.abort('set BASE_URL or BASE_URLS');
-  const [barrier, ...ids] = createStartedSessions(BASE_URLS[0], SESSIONS + 1);
+  const [barrier, ...ids] = createStartedSessions(BASE_URLS[0], SESSIONS + 1).ids;
   return { ids, barrier };
 }
 

@@ -45,8 +45,6 @@ export interface K6Options {
   readonly onStart?: (pid: number) => void
 }
 
-const SWITCH_DURATION = "http_req_duration{name:switch}"
-const SWITCH_FAILED = "http_req_failed{name:switch}"
 const TAIL_LINES = 40
 
 /** A statistic of a summary metric, NaN when k6 did not report it. */
@@ -92,21 +90,44 @@ export const runK6Script = async (options: K6Options): Promise<K6Summary> => {
   }
 }
 
+/** The requests tagged `name:<name>` of a script with one request per iteration (switch.js, get-max.js…). */
+export interface RequestStats {
+  /** Requests sent (iterations of the scenario) and those not answered as expected. */
+  readonly count: number
+  readonly failed: number
+  /** Iterations an arrival-rate scenario could not start on time (0 for a closed loop). */
+  readonly droppedIterations: number
+  /** http_req_duration of those requests, ms, measured from the send. */
+  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number }
+}
+
 /**
- * Runs a switch script (switch.js, switch-max.js): they tag their switch requests `name:switch` and
- * declare thresholds on them, so that k6 reports them apart from setup's requests.
+ * Reads the requests tagged `name:<name>`: the script must declare thresholds on
+ * `http_req_duration{name:<name>}` and `http_req_failed{name:<name>}` so that k6 reports them apart
+ * from its setup's requests.
  */
+export const requestStats = (metrics: Record<string, SummaryMetric>, name: string): RequestStats => {
+  const duration = metrics[`http_req_duration{name:${name}}`]
+  const ms = (statistic: string) => Math.round(stat(duration, statistic) * 1000) / 1000
+  const count = stat(metrics["iterations"], "count") || 0
+  return {
+    count,
+    failed: Math.round((stat(metrics[`http_req_failed{name:${name}}`], "value") || 0) * count),
+    droppedIterations: stat(metrics["dropped_iterations"], "count") || 0,
+    latencyMs: { p50: ms("med"), p95: ms("p(95)"), p99: ms("p(99)"), max: ms("max") }
+  }
+}
+
+/** Runs a switch script (switch.js, switch-max.js) and reads its switches. */
 export const runK6 = async (options: K6Options): Promise<K6Run> => {
   const { exitCode, metrics, summary, outputTail } = await runK6Script(options)
-  const duration = metrics[SWITCH_DURATION]
-  const ms = (name: string) => Math.round(stat(duration, name) * 1000) / 1000
-  const switches = stat(metrics["iterations"], "count") || 0
+  const switches = requestStats(metrics, "switch")
   return {
     exitCode,
-    switches,
-    failedSwitches: Math.round((stat(metrics[SWITCH_FAILED], "value") || 0) * switches),
-    droppedIterations: stat(metrics["dropped_iterations"], "count") || 0,
-    latencyMs: { p50: ms("med"), p95: ms("p(95)"), p99: ms("p(99)"), max: ms("max") },
+    switches: switches.count,
+    failedSwitches: switches.failed,
+    droppedIterations: switches.droppedIterations,
+    latencyMs: switches.latencyMs,
     summary,
     outputTail
   }
