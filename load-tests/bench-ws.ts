@@ -22,7 +22,7 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { type OwnPostgres, startOwnPostgres } from "../tests/support/postgresServer.ts"
 import { startOwnRedis } from "../tests/support/redisServer.ts"
 import { CpuTimeline } from "./harness/cpuTimeline.ts"
-import { type K6Summary, runK6Script, stat } from "./harness/k6.ts"
+import { type K6Summary, k6Version, runK6Script, stat } from "./harness/k6.ts"
 import { median, writeReport } from "./harness/report.ts"
 import { describeMachine, machineFacts } from "./harness/resources.ts"
 import { type RunningService, startService } from "./harness/service.ts"
@@ -334,11 +334,11 @@ const main = async (): Promise<number> => {
   }
   const startedAt = new Date()
   const machine = machineFacts()
-  const k6Version = execFileSync(values.k6, ["version"]).toString().trim().split("\n")[0] ?? "unknown"
+  const k6Release = k6Version(values.k6)
   const redisVersion = execFileSync("redis-server", ["--version"]).toString().match(/v=(\S+)/)?.[1] ?? "unknown"
   console.log(`SyncKairos WebSocket fan-out bench — ${startedAt.toISOString()}`)
   console.log(describeMachine(machine, redisVersion))
-  console.log(`load: ${k6Version}, load-tests/ws-fanout.js; ${load.sessions} sessions × ${load.socketsPerSession} sockets over A and B, ` +
+  console.log(`load: ${k6Release}, load-tests/ws-fanout.js; ${load.sessions} sessions × ${load.socketsPerSession} sockets over A and B, ` +
     `${load.rate} switches/s to A for ${load.warmupS} s (warm-up) + ${load.durationS} s, ${load.vus} VUs; servers: ${servers.join(" and ")}, ${runs} run(s) each`)
 
   const postgres = servers.includes("service") ? await startOwnPostgres({ durable: true }) : null
@@ -413,7 +413,7 @@ const main = async (): Promise<number> => {
     date: startedAt.toISOString(),
     machine,
     redisVersion,
-    k6Version,
+    k6Version: k6Release,
     options: { runs, servers, ...load },
     medians,
     ratios: Object.fromEntries(ratios.map((r) => [r.name, r.ratio])),

@@ -21,7 +21,7 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { startOwnPostgres } from "../tests/support/postgresServer.ts"
 import { startOwnRedis } from "../tests/support/redisServer.ts"
 import { CpuTimeline } from "./harness/cpuTimeline.ts"
-import { type RequestStats, requestStats, runK6Script, stat } from "./harness/k6.ts"
+import { k6Version, type RequestStats, requestStats, runK6Script, stat } from "./harness/k6.ts"
 import { median, writeReport } from "./harness/report.ts"
 import { describeMachine, machineBusyOver, machineFacts } from "./harness/resources.ts"
 import { type RunningService, startService } from "./harness/service.ts"
@@ -207,11 +207,11 @@ const main = async (): Promise<number> => {
 
   const startedAt = new Date()
   const machine = machineFacts()
-  const k6Version = execFileSync(values.k6, ["version"]).toString().trim().split("\n")[0] ?? "unknown"
+  const k6Release = k6Version(values.k6)
   const redisVersion = execFileSync("redis-server", ["--version"]).toString().match(/v=(\S+)/)?.[1] ?? "unknown"
   console.log(`SyncKairos command bench (the api role alone) — ${startedAt.toISOString()}`)
   console.log(describeMachine(machine, redisVersion))
-  console.log(`load: ${k6Version}; ${runs} run(s) of each scenario, ${sessions} sessions per k6 run`)
+  console.log(`load: ${k6Release}; ${runs} run(s) of each scenario, ${sessions} sessions per k6 run`)
   for (const s of scenarios) console.log(`  ${s.name.padEnd(16)} ${s.script}, ${durationOf(s)} s — ${s.description}`)
   const busyBeforePct = await machineBusyOver(1000)
   if (busyBeforePct !== null && busyBeforePct > 10) {
@@ -305,7 +305,7 @@ const main = async (): Promise<number> => {
     date: startedAt.toISOString(),
     machine: { ...machine, busyBeforeStartPct: busyBeforePct },
     redisVersion,
-    k6Version,
+    k6Version: k6Release,
     role: "api",
     options: { runs, scale, warmupS, sessions, auth, scenarios: scenarios.map((s) => ({ name: s.name, script: s.script, durationS: durationOf(s), env: s.env })) },
     medians,

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
@@ -46,6 +46,15 @@ export interface K6Options {
 }
 
 const TAIL_LINES = 40
+
+/** The first line of `k6 version`; throws a hint when there is no k6 at `binary`. */
+export const k6Version = (binary: string): string => {
+  try {
+    return execFileSync(binary, ["version"]).toString().trim().split("\n")[0] ?? "unknown"
+  } catch (error) {
+    throw new Error(`no k6 at "${binary}" (${String(error)}): install k6 v1.6 or later, or pass --k6 PATH or set $K6`)
+  }
+}
 
 /** A statistic of a summary metric, NaN when k6 did not report it. */
 export const stat = (metric: SummaryMetric | undefined, name: string): number => {
