@@ -23,7 +23,7 @@ import { type OwnPostgres, startOwnPostgres } from "../tests/support/postgresSer
 import { startOwnRedis } from "../tests/support/redisServer.ts"
 import { CpuTimeline } from "./harness/cpuTimeline.ts"
 import { type K6Summary, k6Version, runK6Script, stat } from "./harness/k6.ts"
-import { median, writeReport } from "./harness/report.ts"
+import { type Column, medianOfPresent, positiveOption, runsTable, writeReport } from "./harness/report.ts"
 import { describeMachine, machineFacts } from "./harness/resources.ts"
 import { type RunningService, startService } from "./harness/service.ts"
 
@@ -66,15 +66,6 @@ const { values } = parseArgs({
     help: { type: "boolean", default: false }
   }
 })
-
-const positive = (name: string, integer: boolean, allowZero = false): number => {
-  const text = values[name as keyof typeof values]
-  const value = Number(text)
-  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0) || (integer && !Number.isInteger(value))) {
-    throw new Error(`--${name} must be a positive ${integer ? "integer" : "number"}, got "${String(text)}"`)
-  }
-  return value
-}
 
 const serversOf = (kind: string | undefined): ReadonlyArray<ServerKind> => {
   if (kind === "service" || kind === "floor") return [kind]
@@ -258,10 +249,8 @@ const measure = async (server: ServerKind, run: number, load: Load, postgres: Ow
 
 // ---- the report
 
-const fixed = (digits: number) => (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? "-" : v.toFixed(digits))
-
 /** Title, statistic and decimals of each column. */
-const COLUMNS: ReadonlyArray<readonly [string, (r: RunResult) => number | null, number]> = [
+const COLUMNS: ReadonlyArray<Column<RunResult>> = [
   ["window s", (r) => r.windowS, 1],
   ["delivered", (r) => r.delivered, 0],
   ["ev/s", (r) => r.deliveredPerSec, 0],
@@ -290,16 +279,7 @@ const COLUMNS: ReadonlyArray<readonly [string, (r: RunResult) => number | null, 
   ["sw err%", (r) => r.switchErrorRate * 100, 2]
 ]
 
-const medianOf = (results: ReadonlyArray<RunResult>, pick: (r: RunResult) => number | null): number | null => {
-  const present = results.map(pick).filter((v): v is number => v !== null && !Number.isNaN(v))
-  return present.length === 0 ? null : median(present)
-}
-
-const table = (header: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<string>>, leftColumns: number): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)))
-  const render = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
-  return [render(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(render)].join("\n")
-}
+const medianOf = (results: ReadonlyArray<RunResult>, pick: (r: RunResult) => number | null): number | null => medianOfPresent(results.map(pick))
 
 /** A measure of the service over the floor's, with its goal where it has one: "3.1× (goal ≤ 1.3×: missed)". */
 const ratioLine = (name: string, service: number | null, floor: number | null, goal: number | null) => {
@@ -323,14 +303,14 @@ const main = async (): Promise<number> => {
     return 0
   }
   const servers = serversOf(values.server)
-  const runs = positive("runs", true)
+  const runs = positiveOption("runs", values.runs, { integer: true })
   const load: Load = {
-    sessions: positive("sessions", true),
-    socketsPerSession: positive("sockets-per-session", true),
-    rate: positive("rate", false),
-    durationS: positive("duration-s", false),
-    warmupS: positive("warmup-s", false, true),
-    vus: positive("vus", true)
+    sessions: positiveOption("sessions", values.sessions, { integer: true }),
+    socketsPerSession: positiveOption("sockets-per-session", values["sockets-per-session"], { integer: true }),
+    rate: positiveOption("rate", values.rate, { integer: false }),
+    durationS: positiveOption("duration-s", values["duration-s"], { integer: false }),
+    warmupS: positiveOption("warmup-s", values["warmup-s"], { integer: false, allowZero: true }),
+    vus: positiveOption("vus", values.vus, { integer: true })
   }
   const startedAt = new Date()
   const machine = machineFacts()
@@ -364,15 +344,8 @@ const main = async (): Promise<number> => {
     await postgres?.close()
   }
 
-  const lines: Array<Array<string>> = []
-  const medians: Record<string, Record<string, number | null>> = {}
-  for (const server of servers) {
-    const mine = results.filter((r) => r.server === server)
-    for (const r of mine) lines.push([server, String(r.run), ...COLUMNS.map(([, pick, digits]) => fixed(digits)(pick(r)))])
-    medians[server] = Object.fromEntries(COLUMNS.map(([title, pick]) => [title, medianOf(mine, pick)]))
-    if (mine.length > 1) lines.push([server, "median", ...COLUMNS.map(([title, , digits]) => fixed(digits)(medians[server]![title]))])
-  }
-  console.log(`\n${table(["server", "run", ...COLUMNS.map(([title]) => title)], lines, 2)}\n`)
+  const { text, medians } = runsTable("server", servers.map((server) => [server, results.filter((r) => r.server === server)] as const), COLUMNS)
+  console.log(`\n${text}\n`)
   console.log("window: k6's measured part, from the end of the warm-up until every socket had the last version. delivered, ev/s: STATE_UPDATEs\n" +
     "received on all sockets in it. p50…max: ws_delivery_ms, from sending a switch to A to its STATE_UPDATE on a socket of B (k6, whole ms);\n" +
     "→commit / commit→: the same split at the commit (the Redis time in the event id). µs/ev: CPU per delivered event (/proc); cpu%: share\n" +

@@ -22,7 +22,7 @@ import { startOwnPostgres } from "../tests/support/postgresServer.ts"
 import { startOwnRedis } from "../tests/support/redisServer.ts"
 import { CpuTimeline } from "./harness/cpuTimeline.ts"
 import { k6Version, type RequestStats, requestStats, runK6Script, stat } from "./harness/k6.ts"
-import { median, writeReport } from "./harness/report.ts"
+import { type Column, positiveOption, runsTable, writeReport } from "./harness/report.ts"
 import { describeMachine, machineBusyOver, machineFacts } from "./harness/resources.ts"
 import { type RunningService, startService } from "./harness/service.ts"
 
@@ -79,13 +79,6 @@ const { values } = parseArgs({
   }
 })
 
-const positive = (name: "runs" | "duration-scale" | "warmup" | "sessions", integer: boolean, allowZero = false): number => {
-  const value = Number(values[name])
-  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0) || (integer && !Number.isInteger(value))) {
-    throw new Error(`--${name} must be a positive ${integer ? "integer" : "number"}, got "${values[name]}"`)
-  }
-  return value
-}
 
 const selectedScenarios = (auth: boolean): ReadonlyArray<Scenario> => {
   const names = (values.scenario ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter((s) => s !== "")
@@ -161,9 +154,8 @@ const runScenario = async (
 
 // ---- the report
 
-const fixed = (digits: number) => (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? "-" : v.toFixed(digits))
 
-const COLUMNS: ReadonlyArray<readonly [string, (r: RunResult) => number | null, number]> = [
+const COLUMNS: ReadonlyArray<Column<RunResult>> = [
   ["count", (r) => r.requests.count, 0],
   ["failed", (r) => r.requests.failed, 0],
   ["dropped", (r) => r.requests.droppedIterations, 0],
@@ -181,17 +173,6 @@ const COLUMNS: ReadonlyArray<readonly [string, (r: RunResult) => number | null, 
   ["redis µs/req", (r) => r.cpuUsPerRequest.redis, 0]
 ]
 
-const medianOf = (results: ReadonlyArray<RunResult>, pick: (r: RunResult) => number | null): number | null => {
-  const present = results.map(pick).filter((v): v is number => v !== null && !Number.isNaN(v))
-  return present.length === 0 ? null : median(present)
-}
-
-const table = (header: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<string>>, leftColumns: number): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)))
-  const render = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
-  return [render(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(render)].join("\n")
-}
-
 const main = async (): Promise<number> => {
   if (values.help) {
     console.log(USAGE)
@@ -199,10 +180,10 @@ const main = async (): Promise<number> => {
   }
   const auth = values.auth ?? false
   const scenarios = selectedScenarios(auth)
-  const runs = positive("runs", true)
-  const scale = positive("duration-scale", false)
-  const warmupS = positive("warmup", false, true)
-  const sessions = positive("sessions", true)
+  const runs = positiveOption("runs", values.runs, { integer: true })
+  const scale = positiveOption("duration-scale", values["duration-scale"], { integer: false })
+  const warmupS = positiveOption("warmup", values.warmup, { integer: false, allowZero: true })
+  const sessions = positiveOption("sessions", values.sessions, { integer: true })
   const durationOf = (scenario: Scenario) => Math.max(0.1, Math.round(scenario.durationS * scale * 10) / 10)
 
   const startedAt = new Date()
@@ -278,15 +259,8 @@ const main = async (): Promise<number> => {
     if (warnings.length > 0) console.log(`the instance printed ${warnings.length} warning line(s), first: ${warnings[0]}`)
   }
 
-  const lines: Array<Array<string>> = []
-  const medians: Record<string, Record<string, number | null>> = {}
-  for (const scenario of scenarios) {
-    const mine = results.filter((r) => r.scenario === scenario.name)
-    for (const r of mine) lines.push([scenario.name, String(r.run), ...COLUMNS.map(([, pick, digits]) => fixed(digits)(pick(r)))])
-    medians[scenario.name] = Object.fromEntries(COLUMNS.map(([title, pick]) => [title, medianOf(mine, pick)]))
-    if (mine.length > 1) lines.push([scenario.name, "median", ...COLUMNS.map(([title, , digits]) => fixed(digits)(medians[scenario.name]![title]))])
-  }
-  console.log(`\n${table(["scenario", "run", ...COLUMNS.map(([title]) => title)], lines, 2)}\n`)
+  const { text, medians } = runsTable("scenario", scenarios.map((s) => [s.name, results.filter((r) => r.scenario === s.name)] as const), COLUMNS)
+  console.log(`\n${text}\n`)
   console.log("One instance of the api role (no scheduler, no audit): not the whole system as deployed (npm run bench:system).\n" +
     "latency: k6's http_req_duration of the measured requests, ms from the send to the last byte. dropped: iterations k6 could not\n" +
     "start on time (open loop). cpu%: share of one core over the scenario; other: the rest of the machine; steal: the hypervisor's share.")
