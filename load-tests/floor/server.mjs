@@ -64,7 +64,7 @@ const server = createServer((req, res) => {
   req.on("data", (chunk) => (body += chunk))
   req.on("end", async () => {
     try {
-      if (url.pathname === "/ready" || url.pathname === "/metrics") return json(res, 200, {})
+      if (url.pathname === "/ready") return json(res, 200, {})
       if (req.method === "POST" && url.pathname === "/v1/sessions") {
         const { version } = await commit(JSON.parse(body).session_id)
         return json(res, 201, { data: { version, state: STATE } })
