@@ -1,352 +1,403 @@
 /**
- * SyncKairos WebSocket fan-out bench: `npm run bench:ws [-- --runs N --duration-scale X]`.
+ * SyncKairos WebSocket fan-out bench: `npm run bench:ws [-- options]` (see --help and load-tests/README.md).
  *
- * Spawns two instances, A and B, on one Redis (own key prefix, deleted at the end), creates and
- * starts 1,000 sessions, opens 5 sockets per session alternating over A and B (5,000 sockets), then
- * sends switches at 500/s to A (open loop) and measures, on B's sockets, the time from sending a
- * switch to receiving its STATE_UPDATE. Every socket checks it sees each version once, in order.
- * It reports the RSS of each instance, then adds sockets to B until it holds 10,000 and measures
- * again. Mirror of load-tests/ws-fanout.js (see scenarios/wsFanout.ts). Exits non-zero if any event
- * was missed or repeated, or any switch failed.
+ * Each run starts a redis-server of its own (configured as docker-compose.yml deploys it) and two
+ * instances, A and B, on it: SyncKairos (`node dist/app/main.js api`, with a database of its own on a
+ * PostgreSQL server the sitting starts) or, with `--server floor`, load-tests/floor/server.mjs. k6 runs
+ * load-tests/ws-fanout.js against BASE_URLS=A,B: 1,000 sessions with 5 sockets each alternating over A
+ * and B, every VU starting at once when all sockets are synced, switches at 500/s to A for a 2 s
+ * warm-up and a measured 20 s, delivery timed on B's sockets. k6 measures the deliveries and keeps the
+ * thresholds; this bench reads what k6 cannot: the CPU of A, B, Redis and k6 over the window k6
+ * reports, and the RSS of A and B. With `--server both` service and floor runs alternate in one
+ * sitting and the ratios service / floor are printed. A crossed threshold is reported and the
+ * sitting goes on; the exit code is 1 when an event was missed, repeated or late past the settle
+ * time, a socket failed to connect, or a switch failed.
  */
-import { readFile } from "node:fs/promises"
+import { execFileSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
-import { monitorEventLoopDelay } from "node:perf_hooks"
 import { parseArgs } from "node:util"
 import { setTimeout as sleep } from "node:timers/promises"
-import { BenchRun } from "./harness/benchRun.ts"
-import { makePool } from "./harness/pool.ts"
-import { median, writeReport } from "./harness/report.ts"
-import { cpuBetween, processCpuSeconds, readCpu } from "./harness/resources.ts"
-import { checkVersions, createSessions } from "./scenarios/sessions.ts"
-import {
-  addSubscribers,
-  closeSubscribers,
-  connectSubscribers,
-  Deliveries,
-  type FanoutRunStats,
-  runFanout,
-  SOCKETS_PER_SESSION,
-  type Subscriber,
-  WS_DURATION_S,
-  WS_RATE_PER_SEC,
-  WS_SESSIONS,
-  WS_SWITCH_CONNECTIONS
-} from "./scenarios/wsFanout.ts"
+import { type OwnPostgres, startOwnPostgres } from "../tests/support/postgresServer.ts"
+import { startOwnRedis } from "../tests/support/redisServer.ts"
+import { CpuTimeline } from "./harness/cpuTimeline.ts"
+import { type K6Summary, k6Version, runK6Script, stat } from "./harness/k6.ts"
+import { type Column, medianOfPresent, positiveOption, runsTable, writeReport } from "./harness/report.ts"
+import { describeMachine, machineFacts } from "./harness/resources.ts"
+import { type RunningService, startService } from "./harness/service.ts"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const P99_TARGET_MS = 10
-const RSS_TARGET_MB = 300
+const repoRoot = path.resolve(here, "..")
+/** Issue 16's fan-out goals, as ratios to the floor measured in the same sitting. */
+const P99_RATIO_GOAL = 1.3
+const CPU_RATIO_GOAL = 1.5
 /** Other processes using more than this share of one core during a run make its numbers suspect. */
 const DISTURBED_OTHER_CPU_PCT = 15
 
 const USAGE = `usage: npm run bench:ws -- [options]
-  --runs N              measured runs (default 3); medians are reported
-  --duration-scale X    scale every run's duration, e.g. 0.1 for a quick smoke (default 1)
-  --sessions N          sessions (default ${WS_SESSIONS}), each with ${SOCKETS_PER_SESSION} sockets alternating over A and B
-  --rate N              switches per second sent to A (default ${WS_RATE_PER_SEC})
-  --big N               sockets on B for the last run (default 10000; 0 skips it)
-  --redis-url URL       Redis of both instances (default $REDIS_URL or redis://127.0.0.1:6379)
-  --server floor        run A and B as load-tests/floor/server.mjs instead of SyncKairos: the same hops
-                        with the least code, i.e. what this machine allows (default: service)
-  --profile             run the instances with --cpu-prof; profiles land in load-tests/results/profiles/
+  --runs N                 runs per server (default 3); medians are reported
+  --server KIND            service (SyncKairos, default), floor (load-tests/floor/server.mjs: the same
+                           hops with the least code), or both: alternating, with the ratios service / floor
+  --sessions N             sessions (default 1000)
+  --sockets-per-session N  sockets per session, alternating over A and B (default 5)
+  --rate N                 switches per second sent to A (default 500)
+  --duration-s S           measured switching per run (default 20)
+  --warmup-s S             switching before the measure, each run (default 2)
+  --vus N                  k6 VUs, each holding its share of the sessions (default 100)
+  --k6 PATH                the k6 binary (default $K6 or k6 on PATH)
+  --profile                run the instances with --cpu-prof; profiles land in load-tests/results/profiles/
   --help`
 
-const number = (text: string | undefined, fallback: number) => {
-  const value = text === undefined ? fallback : Number(text)
-  if (!Number.isFinite(value) || value < 0) throw new Error(`expected a non-negative number, got "${text}"`)
-  return value
+type ServerKind = "service" | "floor"
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "3" },
+    server: { type: "string", default: "service" },
+    sessions: { type: "string", default: "1000" },
+    "sockets-per-session": { type: "string", default: "5" },
+    rate: { type: "string", default: "500" },
+    "duration-s": { type: "string", default: "20" },
+    "warmup-s": { type: "string", default: "2" },
+    vus: { type: "string", default: "100" },
+    k6: { type: "string", default: process.env["K6"] ?? "k6" },
+    profile: { type: "boolean", default: false },
+    help: { type: "boolean", default: false }
+  }
+})
+
+const serversOf = (kind: string | undefined): ReadonlyArray<ServerKind> => {
+  if (kind === "service" || kind === "floor") return [kind]
+  if (kind === "both") return ["service", "floor"]
+  throw new Error(`--server must be service, floor or both, got "${String(kind)}"`)
 }
 
-const serverOf = (name: string | undefined) => {
-  if (name !== "service" && name !== "floor") throw new Error(`--server must be service or floor, got "${name}"`)
-  return name
+interface Load {
+  readonly sessions: number
+  readonly socketsPerSession: number
+  readonly rate: number
+  readonly durationS: number
+  readonly warmupS: number
+  readonly vus: number
 }
 
-const parseOptions = () => {
-  const { values } = parseArgs({
-    options: {
-      runs: { type: "string" },
-      "duration-scale": { type: "string" },
-      sessions: { type: "string" },
-      rate: { type: "string" },
-      big: { type: "string" },
-      "redis-url": { type: "string" },
-      server: { type: "string", default: "service" },
-      profile: { type: "boolean", default: false },
-      help: { type: "boolean", default: false }
-    }
-  })
+interface RunResult {
+  readonly server: ServerKind
+  readonly run: number
+  readonly windowS: number
+  /** STATE_UPDATEs received on every socket in the window, and per second. */
+  readonly delivered: number
+  readonly deliveredPerSec: number
+  /** ws_delivery_ms on B's sockets: ms from sending a switch to A to its STATE_UPDATE on B. */
+  readonly delivery: { readonly count: number; readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number }
+  /** ws_to_commit_ms / ws_after_commit_ms p99: the same deliveries split at the commit in Redis. */
+  readonly toCommitP99: number
+  readonly afterCommitP99: number
+  /** CPU µs per delivered event; instances: A + B, total: A + B + Redis. */
+  readonly cpuUsPerEvent: { readonly a: number; readonly b: number; readonly redis: number; readonly instances: number; readonly total: number }
+  /** Shares of one core over the window; other: the rest of the machine (other processes, the kernel). */
+  readonly cpuPct: { readonly a: number; readonly b: number; readonly redis: number; readonly k6: number; readonly other: number | null; readonly steal: number | null }
+  readonly peakRssMb: { readonly a: number | null; readonly b: number | null }
+  readonly missed: number
+  readonly duplicates: number
+  readonly behind: number
+  readonly connectErrors: number
+  readonly startTimeouts: number
+  readonly switchErrorRate: number
+  readonly k6ExitCode: number | null
+  readonly crossedThresholds: ReadonlyArray<string>
+  readonly instanceWarnings: number
+  readonly instanceWarningLines: ReadonlyArray<string>
+  readonly k6Summary: unknown
+}
+
+/** Steps that undo the running run (servers, a database) if the bench is interrupted. */
+const undoOnInterrupt = new Set<() => Promise<unknown>>()
+
+const waitForPostgres = async (origin: string, timeoutMs: number): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const ready: { checks?: { postgres?: string } } = await fetch(`${origin}/ready`).then((r) => r.json(), () => ({}))
+    if (ready.checks?.postgres === "ok") return
+    await sleep(200)
+  }
+  throw new Error(`${origin} did not connect to PostgreSQL within ${timeoutMs / 1000} s`)
+}
+
+const count = (k6: K6Summary, name: string) => stat(k6.metrics[name], "count") || 0
+
+/** The results of one k6 run and the CPU of each process over the window k6 reports. */
+const resultOf = (server: ServerKind, run: number, k6: K6Summary, timeline: CpuTimeline, services: ReadonlyArray<RunningService>): RunResult => {
+  const from = stat(k6.metrics["ws_window_start"], "min")
+  const to = stat(k6.metrics["ws_window_end"], "max")
+  if (!(to > from)) throw new Error(`k6 reported no measured window (ws_window_start ${from}, ws_window_end ${to}):\n${k6.outputTail.join("\n")}`)
+  const windowS = (to - from) / 1000
+  const cpu = timeline.between(from, to)
+  // Tracking order: A, B, Redis, this bench, k6.
+  const [a, b, redis, bench, k6Cpu] = cpu.seconds
+  if (a == null || b == null || redis == null || bench == null || k6Cpu == null) {
+    throw new Error("a measured process ended during the run, or was not sampled")
+  }
+  const delivered = count(k6, "ws_delivered_events")
+  const perEvent = (seconds: number) => Math.round((seconds * 1e7) / delivered) / 10
+  const pct = (seconds: number) => Math.round((seconds / windowS) * 1000) / 10
+  const delivery = k6.metrics["ws_delivery_ms"]
+  const ms = (metric: string, name: string) => Math.round(stat(k6.metrics[metric], name) * 100) / 100
   return {
-    help: values.help ?? false,
-    runs: Math.max(1, Math.round(number(values.runs, 3))),
-    scale: number(values["duration-scale"], 1),
-    sessions: Math.max(1, Math.round(number(values.sessions, WS_SESSIONS))),
-    rate: number(values.rate, WS_RATE_PER_SEC),
-    big: Math.round(number(values.big, 10_000)),
-    redisUrl: values["redis-url"] ?? process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379",
-    server: serverOf(values.server),
-    profile: values.profile ?? false
+    server,
+    run,
+    windowS: Math.round(windowS * 100) / 100,
+    delivered,
+    deliveredPerSec: Math.round((delivered / windowS) * 10) / 10,
+    delivery: {
+      count: stat(delivery, "count") || 0,
+      p50: ms("ws_delivery_ms", "med"),
+      p95: ms("ws_delivery_ms", "p(95)"),
+      p99: ms("ws_delivery_ms", "p(99)"),
+      max: ms("ws_delivery_ms", "max")
+    },
+    toCommitP99: ms("ws_to_commit_ms", "p(99)"),
+    afterCommitP99: ms("ws_after_commit_ms", "p(99)"),
+    cpuUsPerEvent: { a: perEvent(a), b: perEvent(b), redis: perEvent(redis), instances: perEvent(a + b), total: perEvent(a + b + redis) },
+    cpuPct: {
+      a: pct(a),
+      b: pct(b),
+      redis: pct(redis),
+      k6: pct(k6Cpu),
+      other: cpu.machineBusySeconds === null ? null : Math.max(0, pct(cpu.machineBusySeconds - a - b - redis - k6Cpu - bench)),
+      steal: cpu.stealPct
+    },
+    peakRssMb: { a: cpu.peakRssMb[0] ?? null, b: cpu.peakRssMb[1] ?? null },
+    missed: count(k6, "ws_missed_events"),
+    duplicates: count(k6, "ws_duplicate_events"),
+    behind: count(k6, "ws_behind_sockets"),
+    connectErrors: count(k6, "ws_connect_errors"),
+    startTimeouts: count(k6, "ws_start_timeouts"),
+    switchErrorRate: stat(k6.metrics["switch_errors"], "value") || 0,
+    k6ExitCode: k6.exitCode,
+    crossedThresholds: k6.crossedThresholds,
+    instanceWarnings: services.reduce((n, s) => n + s.warnings(), 0),
+    instanceWarningLines: services.flatMap((s) => s.warningLines()),
+    k6Summary: k6.summary
   }
 }
 
-const rssMb = async (pid: number): Promise<number> => {
-  const status = await readFile(`/proc/${pid}/status`, "utf8")
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 102.4) / 10
-}
-
-/** Peak RSS of each instance, sampled while `work` runs. */
-const withPeakRss = async <A>(pids: ReadonlyArray<number>, work: Promise<A>) => {
-  const peaks = pids.map(() => 0)
-  const sample = async () => (await Promise.all(pids.map(rssMb))).forEach((mb, i) => (peaks[i] = Math.max(peaks[i]!, mb)))
-  // An instance that dies mid-run has no /proc entry left: the run's checks report it, the sampler just skips it.
-  const timer = setInterval(() => void sample().catch(() => undefined), 250)
+/** One run: a fresh Redis (and database), A and B, k6, the readings; everything stopped afterwards. */
+const measure = async (server: ServerKind, run: number, load: Load, postgres: OwnPostgres | null): Promise<RunResult> => {
+  const redis = await startOwnRedis({ persistence: "everysec" })
+  const database = `synckairos_ws_${randomBytes(4).toString("hex")}`
+  const services: Array<RunningService> = []
+  const stopAll = async () => {
+    for (const s of services.splice(0).reverse()) await s.stop()
+    await redis.stop()
+    if (server === "service") await postgres?.dropDatabase(database).catch((error: unknown) => console.error(`could not drop ${database}: ${String(error)}`))
+  }
+  undoOnInterrupt.add(stopAll)
   try {
-    const result = await work
-    await sample()
-    return { result, peaks }
+    const env = {
+      REDIS_URL: redis.url,
+      LOG_LEVEL: "warn",
+      ...(server === "service" && postgres !== null ? { DATABASE_URL: postgres.databaseUrl(database) } : {})
+    }
+    const nodeArgs = values.profile ? ["--cpu-prof", "--cpu-prof-dir", path.join(here, "results", "profiles")] : []
+    const entryPoint = server === "floor" ? "load-tests/floor/server.mjs" : undefined
+    const start = () => startService({ cwd: repoRoot, env, nodeArgs, entryPoint, role: "api" })
+    const a = await start()
+    services.push(a)
+    const b = await start()
+    services.push(b)
+    if (server === "service") for (const s of services) await waitForPostgres(s.origin, 60_000)
+
+    const timeline = new CpuTimeline()
+    for (const pid of [a.pid, b.pid, redis.pid(), process.pid]) timeline.track(pid)
+    timeline.start()
+    let k6: K6Summary
+    try {
+      k6 = await runK6Script({
+        binary: values.k6,
+        script: path.join(here, "ws-fanout.js"),
+        cwd: repoRoot,
+        env: {
+          BASE_URLS: `${a.origin},${b.origin}`,
+          SESSIONS: String(load.sessions),
+          SOCKETS_PER_SESSION: String(load.socketsPerSession),
+          RATE: String(load.rate),
+          WARMUP: `${load.warmupS}s`,
+          DURATION: `${load.durationS}s`,
+          VUS: String(load.vus),
+          KEEP_SESSIONS: "1" // this Redis is thrown away after the run
+        },
+        onStart: (pid) => timeline.track(pid)
+      })
+    } finally {
+      timeline.stop()
+    }
+    if (k6.exitCode !== 0 && k6.exitCode !== 99) throw new Error(`k6 exited with ${k6.exitCode}:\n${k6.outputTail.join("\n")}`)
+    for (const s of services) {
+      if (s.exited()) throw new Error(`instance pid ${s.pid} exited during the run:\n${s.logTail().join("\n")}`)
+    }
+    return resultOf(server, run, k6, timeline, services)
+  } catch (error) {
+    for (const s of services) console.error(`--- log tail of ${server} pid ${s.pid} ---\n${s.logTail().join("\n")}`)
+    throw error
   } finally {
-    clearInterval(timer)
+    undoOnInterrupt.delete(stopAll)
+    await stopAll()
   }
 }
 
-interface Scrape {
-  /** Largest event-loop delay (ms) since the previous scrape: prom-client resets it at each one. Null from the floor server. */
-  readonly loopLagMaxMs: number | null
-  /** Cumulative counts of the instance's commit-to-send histogram, by upper bound in ms. */
-  readonly sendLag: ReadonlyArray<readonly [number, number]>
-  /** Garbage collections since the instance started, all kinds: how many, and their pauses summed. Null from the floor server. */
-  readonly gc: GcTotals | null
-}
+// ---- the report
 
-interface GcTotals {
-  readonly count: number
-  readonly pauseMs: number
-}
-
-const gcTotals = (metrics: string): GcTotals | null => {
-  const values = (part: "sum" | "count") =>
-    [...metrics.matchAll(new RegExp(`^nodejs_gc_duration_seconds_${part}\\{kind="[^"]+"\\} (\\S+)$`, "gm"))].map(([, v]) => Number(v))
-  const seconds = values("sum")
-  return seconds.length === 0 ? null : { count: values("count").reduce((a, b) => a + b, 0), pauseMs: seconds.reduce((a, b) => a + b, 0) * 1000 }
-}
-
-const gcBetween = (before: Scrape, after: Scrape): GcTotals | null =>
-  before.gc === null || after.gc === null
-    ? null
-    : { count: after.gc.count - before.gc.count, pauseMs: Math.round((after.gc.pauseMs - before.gc.pauseMs) * 10) / 10 }
-
-const loopLagMaxMs = (metrics: string): number | null => {
-  const seconds = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(metrics)?.[1]
-  return seconds === undefined ? null : Math.round(Number(seconds) * 1e4) / 10
-}
-
-const scrape = async (origin: string): Promise<Scrape> => {
-  const text = await (await fetch(`${origin}/metrics`)).text()
-  const buckets = [...text.matchAll(/^synckairos_ws_delivery_lag_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)]
-  return {
-    loopLagMaxMs: loopLagMaxMs(text),
-    gc: gcTotals(text),
-    sendLag: buckets.map(([, le, count]) => [le === "+Inf" ? Infinity : Number(le) * 1000, Number(count)] as const)
-  }
-}
-
-/** The bucket bound under which 99 % of the sends between two scrapes fell: the server's own share of the delay. */
-const sendLagP99Ms = (before: Scrape, after: Scrape): number | null => {
-  const counts = after.sendLag.map(([le, count], i) => [le, count - (before.sendLag[i]?.[1] ?? 0)] as const)
-  const total = counts.at(-1)?.[1] ?? 0
-  return total === 0 ? null : counts.find(([, count]) => count >= total * 0.99)?.[0] ?? null
-}
-
-interface RunRow {
-  readonly run: string
-  readonly socketsOnB: number
-  readonly stats: FanoutRunStats
-  readonly cpuPct: { readonly a: number | null; readonly b: number | null; readonly redis: number | null; readonly generator: number; readonly other: number | null; readonly steal: number | null }
-  readonly rssMb: { readonly a: number; readonly b: number }
-  /** Largest event-loop delay of each process during the run: a stall there shows in every latency. */
-  readonly loopLagMaxMs: { readonly a: number | null; readonly b: number | null; readonly generator: number }
-  /** p99 (as a histogram bucket bound) of B's commit-to-send lag, from its /metrics. */
-  readonly bSendP99Ms: number | null
-  /** Collections in A and B during the run, and how long they paused the event loop in all. */
-  readonly gc: { readonly a: GcTotals | null; readonly b: GcTotals | null }
-}
-
-const COLUMNS: ReadonlyArray<[string, (r: RunRow) => number | null]> = [
-  ["B sockets", (r) => r.socketsOnB],
-  ["deliveries", (r) => r.stats.delivery.count],
-  ["missed", (r) => r.stats.missed],
-  ["dup", (r) => r.stats.duplicates],
-  ["behind", (r) => r.stats.behind],
-  ["p50 ms", (r) => r.stats.delivery.p50],
-  ["p95 ms", (r) => r.stats.delivery.p95],
-  ["p99 ms", (r) => r.stats.delivery.p99],
-  ["max ms", (r) => r.stats.delivery.max],
-  ["→commit p99", (r) => r.stats.toCommit.p99],
-  ["commit→ p99", (r) => r.stats.afterCommit.p99],
-  ["switch p99", (r) => r.stats.switches.latency.p99],
-  ["B send p99≤", (r) => r.bSendP99Ms],
-  ["sw err", (r) => r.stats.switches.errors],
-  ["late>1ms", (r) => r.stats.switches.lateStarts],
-  ["A cpu%", (r) => r.cpuPct.a],
-  ["B cpu%", (r) => r.cpuPct.b],
-  ["redis cpu%", (r) => r.cpuPct.redis],
-  ["gen cpu%", (r) => r.cpuPct.generator],
-  ["other cpu%", (r) => r.cpuPct.other],
-  ["steal%", (r) => r.cpuPct.steal],
-  ["A RSS MB", (r) => r.rssMb.a],
-  ["B RSS MB", (r) => r.rssMb.b],
-  ["A lag max", (r) => r.loopLagMaxMs.a],
-  ["B lag max", (r) => r.loopLagMaxMs.b],
-  ["gen lag max", (r) => r.loopLagMaxMs.generator],
-  ["A gcs", (r) => r.gc.a?.count ?? null],
-  ["A gc ms", (r) => r.gc.a?.pauseMs ?? null],
-  ["B gcs", (r) => r.gc.b?.count ?? null],
-  ["B gc ms", (r) => r.gc.b?.pauseMs ?? null]
+/** Title, statistic and decimals of each column. */
+const COLUMNS: ReadonlyArray<Column<RunResult>> = [
+  ["window s", (r) => r.windowS, 1],
+  ["delivered", (r) => r.delivered, 0],
+  ["ev/s", (r) => r.deliveredPerSec, 0],
+  ["p50 ms", (r) => r.delivery.p50, 2],
+  ["p95 ms", (r) => r.delivery.p95, 2],
+  ["p99 ms", (r) => r.delivery.p99, 2],
+  ["max ms", (r) => r.delivery.max, 1],
+  ["→commit p99", (r) => r.toCommitP99, 1],
+  ["commit→ p99", (r) => r.afterCommitP99, 1],
+  ["A µs/ev", (r) => r.cpuUsPerEvent.a, 1],
+  ["B µs/ev", (r) => r.cpuUsPerEvent.b, 1],
+  ["redis µs/ev", (r) => r.cpuUsPerEvent.redis, 1],
+  ["A+B µs/ev", (r) => r.cpuUsPerEvent.instances, 1],
+  ["total µs/ev", (r) => r.cpuUsPerEvent.total, 1],
+  ["A cpu%", (r) => r.cpuPct.a, 1],
+  ["B cpu%", (r) => r.cpuPct.b, 1],
+  ["redis cpu%", (r) => r.cpuPct.redis, 1],
+  ["k6 cpu%", (r) => r.cpuPct.k6, 1],
+  ["other cpu%", (r) => r.cpuPct.other, 1],
+  ["steal%", (r) => r.cpuPct.steal, 1],
+  ["A RSS MB", (r) => r.peakRssMb.a, 0],
+  ["B RSS MB", (r) => r.peakRssMb.b, 0],
+  ["missed", (r) => r.missed, 0],
+  ["dup", (r) => r.duplicates, 0],
+  ["behind", (r) => r.behind, 0],
+  ["sw err%", (r) => r.switchErrorRate * 100, 2]
 ]
 
-const formatRows = (rows: ReadonlyArray<{ run: string; cells: ReadonlyArray<number | null> }>) => {
-  const text = rows.map((r) => [r.run, ...r.cells.map((c) => (c === null ? "-" : Number.isInteger(c) ? String(c) : c.toFixed(2)))])
-  const header = ["run", ...COLUMNS.map(([title]) => title)]
-  const widths = header.map((h, i) => Math.max(h.length, ...text.map((t) => t[i]!.length)))
-  return [header, ...text].map((cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")).join("\n")
+const medianOf = (results: ReadonlyArray<RunResult>, pick: (r: RunResult) => number | null): number | null => medianOfPresent(results.map(pick))
+
+/** A measure of the service over the floor's, with its goal where it has one: "3.1× (goal ≤ 1.3×: missed)". */
+const ratioLine = (name: string, service: number | null, floor: number | null, goal: number | null) => {
+  if (service === null || floor === null || floor === 0) return { name, ratio: null, line: `${name}: -` }
+  const ratio = Math.round((service / floor) * 100) / 100
+  const verdict = goal === null ? "" : ` (goal ≤ ${goal}×: ${ratio <= goal ? "met" : "missed"})`
+  return { name, ratio, line: `${name}: ${service} / ${floor} = ${ratio}×${verdict}` }
 }
 
+const PARTS = [
+  ["total", "A + B + Redis", CPU_RATIO_GOAL],
+  ["instances", "A + B", CPU_RATIO_GOAL],
+  ["a", "A", null],
+  ["b", "B", null],
+  ["redis", "Redis", null]
+] as const
+
 const main = async (): Promise<number> => {
-  const options = parseOptions()
-  if (options.help) {
+  if (values.help) {
     console.log(USAGE)
     return 0
   }
-  const bench = await BenchRun.open("WebSocket fan-out bench", options.redisUrl)
-  const { startedAt, machine, redis } = bench
-  let subscribers: Array<Subscriber> = []
-  bench.atCleanup("before instances stop", () => closeSubscribers(subscribers))
-
-  try {
-    const env = { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: bench.prefix, LOG_LEVEL: "warn" }
-    const nodeArgs = options.profile ? ["--cpu-prof", "--cpu-prof-dir", path.join(here, "results", "profiles")] : []
-    const entryPoint = options.server === "floor" ? "load-tests/floor/server.mjs" : undefined
-    const a = await bench.start({ cwd: path.resolve(here, ".."), env, nodeArgs, entryPoint })
-    const b = await bench.start({ cwd: path.resolve(here, ".."), env, nodeArgs, entryPoint })
-    console.log(`instances: A pid ${a.pid} at ${a.origin}, B pid ${b.pid} at ${b.origin}`)
-
-    const pool = makePool(a.origin, WS_SWITCH_CONNECTIONS)
-    const fixture = await createSessions(pool, options.sessions)
-    const deliveries = new Deliveries(options.sessions)
-    let t0 = performance.now()
-    subscribers = await connectSubscribers([a.origin, b.origin], fixture, deliveries)
-    const onB = () => subscribers.filter((s) => s.measured).length
-    console.log(`setup: ${options.sessions} sessions, ${subscribers.length} sockets (B: ${onB()}) in ${Math.round(performance.now() - t0)} ms; ` +
-      `RSS A ${await rssMb(a.pid)} MB, B ${await rssMb(b.pid)} MB`)
-
-    const durationMs = Math.max(100, Math.round(WS_DURATION_S * 1000 * options.scale))
-    const fanout = (ms: number) => runFanout({ dispatcher: pool, fixture, subscribers, deliveries, ratePerSec: options.rate, durationMs: ms })
-    const warm = await fanout(2000)
-    console.log(`warm-up: ${warm.switches.count} switches, delivery p99 ${warm.delivery.p99} ms`)
-
-    const measure = async (run: string, ms: number): Promise<RunRow> => {
-      await sleep(500)
-      const [aBeforeScrape, bBeforeScrape] = await Promise.all([a.origin, b.origin].map(scrape))
-      const generatorLag = monitorEventLoopDelay({ resolution: 1 })
-      generatorLag.enable()
-      const before = await readCpu(a.pid, () => redis.cpuSeconds())
-      const bBefore = await processCpuSeconds(b.pid)
-      const { result: stats, peaks } = await withPeakRss([a.pid, b.pid], fanout(ms))
-      const after = await readCpu(a.pid, () => redis.cpuSeconds())
-      const bAfter = await processCpuSeconds(b.pid)
-      generatorLag.disable()
-      const [aScrape, bScrape] = await Promise.all([a.origin, b.origin].map(scrape))
-      const cpu = cpuBetween(before, after, stats.delivery.count)
-      const bPct = bBefore === null || bAfter === null ? null : Math.round(((bAfter - bBefore) / cpu.wallSeconds) * 1000) / 10
-      const row: RunRow = {
-        run,
-        socketsOnB: onB(),
-        stats,
-        cpuPct: {
-          a: cpu.service?.percentOfCore ?? null,
-          b: bPct,
-          redis: cpu.redis?.percentOfCore ?? null,
-          generator: cpu.generator.percentOfCore,
-          other: cpu.otherCpuPct === null || bPct === null ? null : Math.max(0, Math.round((cpu.otherCpuPct - bPct) * 10) / 10),
-          steal: cpu.machineStealPct
-        },
-        rssMb: { a: peaks[0]!, b: peaks[1]! },
-        loopLagMaxMs: { a: aScrape!.loopLagMaxMs, b: bScrape!.loopLagMaxMs, generator: Math.round(generatorLag.max / 1e5) / 10 },
-        bSendP99Ms: sendLagP99Ms(bBeforeScrape!, bScrape!),
-        gc: { a: gcBetween(aBeforeScrape!, aScrape!), b: gcBetween(bBeforeScrape!, bScrape!) }
-      }
-      console.log(`run ${run}: ${stats.delivery.count} deliveries on B, p50 ${stats.delivery.p50} p99 ${stats.delivery.p99} max ${stats.delivery.max} ms, ` +
-        `missed ${stats.missed}, dup ${stats.duplicates}, behind ${stats.behind}, switch errors ${stats.switches.errors}`)
-      return row
-    }
-
-    const rows: Array<RunRow> = []
-    for (let run = 1; run <= options.runs; run++) rows.push(await measure(String(run), durationMs))
-
-    let big: RunRow | undefined
-    if (options.big > onB()) {
-      t0 = performance.now()
-      subscribers.push(...await addSubscribers(b.origin, fixture, deliveries, options.big - onB()))
-      console.log(`B now holds ${onB()} sockets (added in ${Math.round(performance.now() - t0)} ms); RSS B ${await rssMb(b.pid)} MB idle`)
-      big = await measure("big", durationMs)
-    }
-
-    const versionCheck = await checkVersions(pool, fixture)
-    await pool.close()
-    const warnings = [a, b].map((s) => s.warnings())
-    const { keysRemoved } = await bench.cleanup()
-
-    const medianOf = (get: (r: RunRow) => number | null) => {
-      const values = rows.map(get)
-      return values.some((v) => v === null) ? null : median(values as Array<number>)
-    }
-    const lines = [
-      ...rows.map((r) => ({ run: r.run, cells: COLUMNS.map(([, get]) => get(r)) })),
-      ...(rows.length > 1 ? [{ run: "median", cells: COLUMNS.map(([, get]) => medianOf(get)) }] : []),
-      ...(big === undefined ? [] : [{ run: "big", cells: COLUMNS.map(([, get]) => get(big)) }])
-    ]
-    console.log(`\n${formatRows(lines)}\n`)
-    console.log("delivery: ms from sending a switch to A to receiving its STATE_UPDATE on a socket of B (HDR histogram).\n" +
-      "→commit / commit→: the same deliveries split at the event's commit in Redis (the ms in its id): sending to commit, commit to receipt.\n" +
-      "behind: sockets short of their session's last version 2 s after the last switch. cpu%: share of one core; steal%: share of the box's CPU time the hypervisor gave to other guests; RSS: peak during the run.\n" +
-      "B send p99≤: bucket bound (ms) under which 99 % of B's sends fell, from commit in Redis to send (its /metrics).\n" +
-      "lag max: the largest event-loop delay (ms) of A, B and the generator during the run.\n" +
-      "gcs / gc ms: garbage collections in A and B during the run, and the time they paused its event loop in all (their /metrics).")
-
-    const all = [...rows, ...(big === undefined ? [] : [big])]
-    const correct = all.every((r) => r.stats.missed === 0 && r.stats.duplicates === 0 && r.stats.behind === 0 && r.stats.switches.errors === 0) &&
-      versionCheck.mismatches === 0
-    const p99 = medianOf((r) => r.stats.delivery.p99) ?? Number.NaN
-    console.log(`version check: ${versionCheck.mismatches === 0 ? "ok" : "MISMATCH"}; every event delivered once, in order: ${correct ? "yes" : "NO"}`)
-    console.log(`target delivery p99 < ${P99_TARGET_MS} ms (median of runs): ${p99} ms — ${p99 < P99_TARGET_MS ? "met" : "MISSED"}`)
-    if (big !== undefined) {
-      console.log(`target RSS < ${RSS_TARGET_MB} MB with ${big.socketsOnB} sockets on B: ${big.rssMb.b} MB — ${big.rssMb.b < RSS_TARGET_MB ? "met" : "MISSED"}`)
-    }
-    const disturbed = all.filter((r) => (r.cpuPct.other ?? 0) > DISTURBED_OTHER_CPU_PCT).map((r) => `${r.run} (${r.cpuPct.other} %)`)
-    if (disturbed.length > 0) {
-      console.log(`WARNING: other processes used more than ${DISTURBED_OTHER_CPU_PCT} % of a core during run ${disturbed.join(", ")}: those numbers are disturbed`)
-    }
-    if (warnings.some((w) => w > 0)) console.log(`instances printed ${warnings.join(" / ")} warning line(s)`)
-    console.log(`bench keys removed: ${keysRemoved}`)
-
-    const file = await writeReport(path.join(here, "results", "ws"), startedAt, {
-      tool: "synckairos load-tests/bench-ws.ts",
-      date: startedAt.toISOString(),
-      machine,
-      options,
-      ok: correct,
-      runs: rows,
-      big,
-      medians: Object.fromEntries(COLUMNS.map(([title, get]) => [title, medianOf(get)])),
-      versionCheck
-    })
-    console.log(`results: ${path.relative(process.cwd(), file)}`)
-    return correct ? 0 : 1
-  } catch (error) {
-    return bench.failed(error)
+  const servers = serversOf(values.server)
+  const runs = positiveOption("runs", values.runs, { integer: true })
+  const load: Load = {
+    sessions: positiveOption("sessions", values.sessions, { integer: true }),
+    socketsPerSession: positiveOption("sockets-per-session", values["sockets-per-session"], { integer: true }),
+    rate: positiveOption("rate", values.rate, { integer: false }),
+    durationS: positiveOption("duration-s", values["duration-s"], { integer: false }),
+    warmupS: positiveOption("warmup-s", values["warmup-s"], { integer: false, allowZero: true }),
+    vus: positiveOption("vus", values.vus, { integer: true })
   }
+  const startedAt = new Date()
+  const machine = machineFacts()
+  const k6Release = k6Version(values.k6)
+  const redisVersion = execFileSync("redis-server", ["--version"]).toString().match(/v=(\S+)/)?.[1] ?? "unknown"
+  console.log(`SyncKairos WebSocket fan-out bench — ${startedAt.toISOString()}`)
+  console.log(describeMachine(machine, redisVersion))
+  console.log(`load: ${k6Release}, load-tests/ws-fanout.js; ${load.sessions} sessions × ${load.socketsPerSession} sockets over A and B, ` +
+    `${load.rate} switches/s to A for ${load.warmupS} s (warm-up) + ${load.durationS} s, ${load.vus} VUs; servers: ${servers.join(" and ")}, ${runs} run(s) each`)
+
+  const postgres = servers.includes("service") ? await startOwnPostgres({ durable: true }) : null
+  const onSignal = () => {
+    console.error("interrupted: stopping the servers")
+    void Promise.allSettled([...[...undoOnInterrupt].map((undo) => undo()), postgres?.close()]).finally(() => process.exit(130))
+  }
+  process.once("SIGINT", onSignal)
+  process.once("SIGTERM", onSignal)
+  const results: Array<RunResult> = []
+  try {
+    for (let run = 1; run <= runs; run++) {
+      for (const server of servers) {
+        const r = await measure(server, run, load, postgres)
+        results.push(r)
+        console.log(`${server} run ${run}: ${r.delivered} events delivered in ${r.windowS} s (${r.deliveredPerSec}/s); on B p50 ${r.delivery.p50} ` +
+          `p99 ${r.delivery.p99} max ${r.delivery.max} ms; CPU µs/event A ${r.cpuUsPerEvent.a} B ${r.cpuUsPerEvent.b} redis ${r.cpuUsPerEvent.redis} ` +
+          `= ${r.cpuUsPerEvent.total}; missed ${r.missed}, dup ${r.duplicates}, behind ${r.behind}` +
+          (r.crossedThresholds.length === 0 ? "; thresholds passed" : `; thresholds crossed: ${r.crossedThresholds.join(", ")}`))
+      }
+    }
+  } finally {
+    await postgres?.close()
+  }
+
+  const { text, medians } = runsTable("server", servers.map((server) => [server, results.filter((r) => r.server === server)] as const), COLUMNS)
+  console.log(`\n${text}\n`)
+  console.log("window: k6's measured part, from the end of the warm-up until every socket had the last version. delivered, ev/s: STATE_UPDATEs\n" +
+    "received on all sockets in it. p50…max: ws_delivery_ms, from sending a switch to A to its STATE_UPDATE on a socket of B (k6, whole ms);\n" +
+    "→commit / commit→: the same split at the commit (the Redis time in the event id). µs/ev: CPU per delivered event (/proc); cpu%: share\n" +
+    "of one core; other: the rest of the machine; steal: the hypervisor's share. RSS: peak in the window. behind: sockets short of the last\n" +
+    "version 2 s after the last switch.")
+
+  const ratios = servers.length === 2
+    ? [
+      ratioLine("delivery p99, service / floor", medianOf(results.filter((r) => r.server === "service"), (r) => r.delivery.p99),
+        medianOf(results.filter((r) => r.server === "floor"), (r) => r.delivery.p99), P99_RATIO_GOAL),
+      ...PARTS.map(([part, title, goal]) =>
+        ratioLine(`CPU per delivered event (${title}), service / floor`,
+          medianOf(results.filter((r) => r.server === "service"), (r) => r.cpuUsPerEvent[part]),
+          medianOf(results.filter((r) => r.server === "floor"), (r) => r.cpuUsPerEvent[part]), goal))
+    ]
+    : []
+  if (ratios.length > 0) console.log(`\nmedians, in one sitting:\n${ratios.map((r) => `  ${r.line}`).join("\n")}`)
+
+  const problems = results.flatMap((r) => {
+    const where = `${r.server} run ${r.run}`
+    return [
+      ...(r.missed + r.duplicates + r.behind > 0 ? [`${where}: ${r.missed} events missed, ${r.duplicates} repeated, ${r.behind} sockets behind`] : []),
+      ...(r.connectErrors + r.startTimeouts > 0 ? [`${where}: ${r.connectErrors} sockets failed to connect, ${r.startTimeouts} VUs never started`] : []),
+      ...(r.switchErrorRate > 0 ? [`${where}: ${(r.switchErrorRate * 100).toFixed(2)} % of switches failed`] : [])
+    ]
+  })
+  for (const p of problems) console.log(`! ${p}`)
+  const disturbed = results.filter((r) => (r.cpuPct.other ?? 0) > DISTURBED_OTHER_CPU_PCT).map((r) => `${r.server} run ${r.run} (${r.cpuPct.other} %)`)
+  if (disturbed.length > 0) {
+    console.log(`WARNING: other processes used more than ${DISTURBED_OTHER_CPU_PCT} % of a core during ${disturbed.join(", ")}: those numbers are disturbed`)
+  }
+  for (const r of results.filter((r) => r.instanceWarnings > 0)) {
+    console.log(`${r.server} run ${r.run}: the instances printed ${r.instanceWarnings} warning line(s), first: ${r.instanceWarningLines[0] ?? ""}`)
+  }
+
+  const file = await writeReport(path.join(here, "results", "ws"), startedAt, {
+    tool: "synckairos load-tests/bench-ws.ts",
+    date: startedAt.toISOString(),
+    machine,
+    redisVersion,
+    k6Version: k6Release,
+    options: { runs, servers, ...load },
+    medians,
+    ratios: Object.fromEntries(ratios.map((r) => [r.name, r.ratio])),
+    problems,
+    runs: results
+  })
+  console.log(`results: ${path.relative(process.cwd(), file)}`)
+  return problems.length === 0 ? 0 : 1
 }
 
-process.exit(await main())
+process.exit(await main().catch((error: unknown) => {
+  console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
+  return 1
+}))

@@ -1,14 +1,16 @@
 /**
- * SyncKairos load bench: `npm run bench [-- --runs N --duration-scale X --scenario NAME]`.
+ * SyncKairos command bench: `npm run bench [-- options]` (see --help and load-tests/README.md).
  *
- * Spawns one service instance on a free loopback port (own Redis key prefix, deleted at the end),
- * creates and starts 200 sessions, then runs the scenarios of scenarios/index.ts N times on that
- * instance and reports per-run statistics and their medians (table on stdout, JSON in
- * load-tests/results/). Exits non-zero if any request failed.
- *
- * The `switch-fixed` scenario is the mirror of load-tests/switch.js, the k6 script run against
- * deployed instances: same offered load (1,000 switches/s, open loop, 20 s), same session setup
- * (200 started per_participant sessions of two 24 h participants), same request. Change both together.
+ * Measures the `api` role alone: one instance (`node dist/app/main.js api`) on a redis-server of its
+ * own (configured as docker-compose.yml deploys it) and a database on a PostgreSQL server of its own,
+ * loaded by the project's k6 scripts: switch-fixed (switch.js, 1,000 switches/s open loop for 20 s),
+ * switch-max (switch-max.js, 50 VUs closed loop for 10 s), get-max (get-max.js, the same for reads)
+ * and, with --auth, switch-max-token (switch-max-token.js). Each k6 run creates and starts its 200
+ * sessions in setup and deletes them in teardown. The scenarios run --runs times, interleaved, on the
+ * same instance after an unrecorded warm-up; k6 keeps the thresholds and the latencies, this bench
+ * reads the CPU of the instance, Redis and k6 over each scenario's window from /proc. A crossed
+ * threshold is reported; the exit code is 1 when a request failed or k6 could not start an iteration
+ * on time.
  */
 import { execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
@@ -16,284 +18,279 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { setTimeout as sleep } from "node:timers/promises"
-import { BenchRun } from "./harness/benchRun.ts"
-import { makePool } from "./harness/pool.ts"
-import {
-  formatTable,
-  medianRow,
-  type Row,
-  rowOf,
-  type RunRecord,
-  type TableLine,
-  writeReport
-} from "./harness/report.ts"
-import { cpuBetween, machineBusyOver, readCpu } from "./harness/resources.ts"
-import type { OfferedLoad } from "./harness/scenario.ts"
-import type { HttpContext } from "./scenarios/context.ts"
-import { authOnlyScenarios, httpScenarios } from "./scenarios/index.ts"
-import { checkVersions, createSessions, SESSIONS, type VersionCheck } from "./scenarios/sessions.ts"
+import { startOwnPostgres } from "../tests/support/postgresServer.ts"
+import { startOwnRedis } from "../tests/support/redisServer.ts"
+import { CpuTimeline } from "./harness/cpuTimeline.ts"
+import { k6Version, type RequestStats, requestStats, runK6Script, stat } from "./harness/k6.ts"
+import { type Column, positiveOption, runsTable, writeReport } from "./harness/report.ts"
+import { describeMachine, machineBusyOver, machineFacts } from "./harness/resources.ts"
+import { type RunningService, startService } from "./harness/service.ts"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const repoRoot = path.resolve(here, "..")
-const resultsDir = path.join(here, "results")
-
-const USAGE = `usage: npm run bench -- [options]
-  --runs N              repeat the scenarios N times on the same instance (default 3); medians are reported
-  --duration-scale X    scale every duration, e.g. 0.1 for a quick smoke (default 1)
-  --scenario NAME       run only this scenario (repeatable, or comma-separated): ${httpScenarios.map((s) => s.name).join(", ")}
-  --warmup S            seconds of unrecorded load per scenario before the first run, not scaled (default 2; 0 = none)
-  --sessions N          sessions created in setup (default ${SESSIONS})
-  --redis-url URL       Redis of the spawned service (default $REDIS_URL or redis://127.0.0.1:6379)
-  --profile             run the service with --cpu-prof; the profile lands in load-tests/results/profiles/
-  --auth                run the service with API_KEYS and TOKEN_SECRET: requests carry an API key, and
-                        switch-max-token switches with participant tokens (default scenarios: switch-max, switch-max-token)
-  --help`
-
-interface Options {
-  readonly runs: number
-  readonly scale: number
-  readonly scenarios: ReadonlyArray<string>
-  readonly warmupS: number
-  readonly sessions: number
-  readonly redisUrl: string
-  readonly profile: boolean
-  readonly auth: boolean
-}
-
-const positive = (name: string, text: string | undefined, fallback: number, integer: boolean): number => {
-  if (text === undefined) return fallback
-  const value = Number(text)
-  if (!Number.isFinite(value) || value < 0 || (integer && !Number.isInteger(value)) || (integer && value === 0)) {
-    throw new Error(`--${name} must be a positive ${integer ? "integer" : "number"}, got "${text}"`)
-  }
-  return value
-}
-
-const parseOptions = (argv: ReadonlyArray<string>): Options | "help" => {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      runs: { type: "string" },
-      "duration-scale": { type: "string" },
-      scenario: { type: "string", multiple: true },
-      warmup: { type: "string" },
-      sessions: { type: "string" },
-      "redis-url": { type: "string" },
-      profile: { type: "boolean", default: false },
-      auth: { type: "boolean", default: false },
-      help: { type: "boolean", default: false }
-    },
-    strict: true
-  })
-  if (values.help) return "help"
-  const known = httpScenarios.map((s) => s.name)
-  const scenarios = (values.scenario ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter((s) => s !== "")
-  for (const s of scenarios) {
-    if (!known.includes(s)) throw new Error(`unknown scenario "${s}"; known: ${known.join(", ")}`)
-  }
-  const scale = positive("duration-scale", values["duration-scale"], 1, false)
-  if (scale === 0) throw new Error("--duration-scale must be above 0")
-  const auth = values.auth ?? false
-  for (const s of scenarios) {
-    if (!auth && authOnlyScenarios.includes(s)) throw new Error(`scenario "${s}" needs --auth`)
-  }
-  const defaults = auth ? ["switch-max", ...authOnlyScenarios] : known.filter((s) => !authOnlyScenarios.includes(s))
-  return {
-    auth,
-    runs: positive("runs", values.runs, 3, true),
-    scale,
-    scenarios: scenarios.length > 0 ? scenarios : defaults,
-    warmupS: positive("warmup", values.warmup, 2, false),
-    sessions: positive("sessions", values.sessions, SESSIONS, true),
-    redisUrl: values["redis-url"] ?? process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379",
-    profile: values.profile ?? false
-  }
-}
-
-const gitRevision = (): string | null => {
-  try {
-    return execFileSync("git", ["describe", "--always", "--dirty", "--abbrev=12"], {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "ignore"]
-    }).toString().trim()
-  } catch {
-    return null
-  }
-}
-
-const fmt = (n: number, digits = 2) => n.toFixed(digits)
-
 /** Other processes using more than this share of one core during a run make its numbers suspect. */
 const DISTURBED_OTHER_CPU_PCT = 15
 
-const main = async (): Promise<number> => {
-  const parsed = parseOptions(process.argv.slice(2))
-  if (parsed === "help") {
-    console.log(USAGE)
-    return 0
+interface Scenario {
+  readonly name: string
+  readonly script: string
+  /** The tag (`name:<tag>`) of the measured requests. */
+  readonly tag: string
+  readonly durationS: number
+  readonly env: Record<string, string>
+  readonly description: string
+  readonly needsAuth: boolean
+}
+
+const SCENARIOS: ReadonlyArray<Scenario> = [
+  { name: "switch-fixed", script: "switch.js", tag: "switch", durationS: 20, env: { RATE: "1000" }, needsAuth: false,
+    description: "POST /switch round-robin over the sessions, 1,000/s open loop (constant-arrival-rate)" },
+  { name: "switch-max", script: "switch-max.js", tag: "switch", durationS: 10, env: { VUS: "50" }, needsAuth: false,
+    description: "the same switches, 50 VUs closed loop: capacity for commands" },
+  { name: "get-max", script: "get-max.js", tag: "get", durationS: 10, env: { VUS: "50" }, needsAuth: false,
+    description: "GET /v1/sessions/:id round-robin, 50 VUs closed loop: capacity for reads" },
+  { name: "switch-max-token", script: "switch-max-token.js", tag: "switch", durationS: 10, env: { VUS: "50" }, needsAuth: true,
+    description: "switch-max, each switch sent with the active participant's own token (--auth only)" }
+]
+
+const USAGE = `usage: npm run bench -- [options]
+  --runs N              repeat the scenarios N times on the same instance (default 3); medians are reported
+  --duration-scale X    scale every scenario's duration, e.g. 0.1 for a quick smoke (default 1)
+  --scenario NAME       run only this scenario (repeatable, or comma-separated): ${SCENARIOS.map((s) => s.name).join(", ")}
+  --warmup S            seconds of unrecorded load per scenario before the first run (default 2; 0 = none)
+  --sessions N          sessions each k6 run creates (default 200)
+  --auth                run the instance with API_KEYS and TOKEN_SECRET: requests carry an API key, and
+                        switch-max-token switches with participant tokens (default scenarios: switch-max, switch-max-token)
+  --k6 PATH             the k6 binary (default $K6 or k6 on PATH)
+  --profile             run the instance with --cpu-prof; the profile lands in load-tests/results/profiles/
+  --help`
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "3" },
+    "duration-scale": { type: "string", default: "1" },
+    scenario: { type: "string", multiple: true },
+    warmup: { type: "string", default: "2" },
+    sessions: { type: "string", default: "200" },
+    auth: { type: "boolean", default: false },
+    k6: { type: "string", default: process.env["K6"] ?? "k6" },
+    profile: { type: "boolean", default: false },
+    help: { type: "boolean", default: false }
   }
-  const options = parsed
-  const bench = await BenchRun.open("bench", options.redisUrl)
-  const { startedAt, machine, redisFacts, prefix } = bench
+})
 
-  try {
-    const selected = httpScenarios.filter((s) => options.scenarios.includes(s.name))
-    const offered: Record<string, OfferedLoad> = Object.fromEntries(selected.map((s) => [s.name, s.offered(options.scale)]))
 
-    console.log(`runs: ${options.runs}, duration scale: ${options.scale}, key prefix: ${prefix}`)
-    for (const s of selected) console.log(`  ${s.name.padEnd(14)} ${offered[s.name]!.description} — ${s.description}`)
+const selectedScenarios = (auth: boolean): ReadonlyArray<Scenario> => {
+  const names = (values.scenario ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter((s) => s !== "")
+  for (const name of names) {
+    const scenario = SCENARIOS.find((s) => s.name === name)
+    if (scenario === undefined) throw new Error(`unknown scenario "${name}"; known: ${SCENARIOS.map((s) => s.name).join(", ")}`)
+    if (scenario.needsAuth && !auth) throw new Error(`scenario "${name}" needs --auth`)
+  }
+  if (names.length > 0) return SCENARIOS.filter((s) => names.includes(s.name))
+  return auth ? SCENARIOS.filter((s) => s.name === "switch-max" || s.needsAuth) : SCENARIOS.filter((s) => !s.needsAuth)
+}
 
-    // Other work on the box skews every number: say so up front (and again per run, "other cpu%").
-    const busyBeforePct = await machineBusyOver(1000)
-    if (busyBeforePct !== null && busyBeforePct > 10) {
-      console.log(`WARNING: the machine was already ${busyBeforePct} % busy (all cores) before the bench started`)
-    }
+interface RunResult {
+  readonly scenario: string
+  readonly run: number
+  readonly requests: RequestStats
+  readonly requestsPerSec: number
+  /** Shares of one core over the scenario's window; other: the rest of the machine. */
+  readonly cpuPct: { readonly service: number; readonly redis: number; readonly k6: number; readonly other: number | null; readonly steal: number | null }
+  /** CPU µs per request of the instance and of Redis. */
+  readonly cpuUsPerRequest: { readonly service: number; readonly redis: number }
+  readonly k6ExitCode: number | null
+  readonly crossedThresholds: ReadonlyArray<string>
+  readonly k6Summary: unknown
+}
 
-    const profileDir = path.join(resultsDir, "profiles")
-    // Fresh secrets per run. The token rate limit is raised so that the closed loop measures the
-    // check's cost, not the limit: the limiter does the same Redis round trip at any rate.
-    const auth = options.auth ? { apiKey: randomBytes(24).toString("base64url") } : null
-    const authEnv: Record<string, string> = auth === null
-      ? {}
-      : { API_KEYS: auth.apiKey, TOKEN_SECRET: randomBytes(32).toString("base64url"), RATE_LIMIT_TOKEN_RPS: "100000" }
-    const service = await bench.start({
-      cwd: repoRoot,
-      env: { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "warn", ...authEnv },
-      nodeArgs: options.profile ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : []
-    })
-    console.log(`service: pid ${service.pid} at ${service.origin}`)
-
-    const setupPool = makePool(service.origin, 16)
-    const setupStart = performance.now()
-    const fixture = await createSessions(setupPool, options.sessions, 16, auth)
-    console.log(`setup: ${options.sessions} sessions created and started in ${fmt(performance.now() - setupStart, 0)} ms`)
-    const context: HttpContext = { origin: service.origin, fixture }
-    const redisCpu = () => bench.redis.cpuSeconds()
-
-    if (options.warmupS > 0) {
-      for (const scenario of selected) {
-        // JIT-compile the service (and this generator) before anything is measured
-        const stats = await scenario.run(context, options.warmupS / scenario.offered(1).durationS)
-        console.log(`warm-up ${scenario.name}: ${stats.count} requests, ${stats.errors} errors`)
-      }
-    }
-
-    const records: Array<RunRecord> = []
-    for (let run = 1; run <= options.runs && !bench.interrupted; run++) {
-      for (const scenario of selected) {
-        if (bench.interrupted) break
-        await sleep(500) // let the previous scenario's connections close and the GC settle
-        const before = await readCpu(service.pid, redisCpu)
-        const stats = await scenario.run(context, options.scale)
-        const after = await readCpu(service.pid, redisCpu)
-        const record: RunRecord = { scenario: scenario.name, run, stats, cpu: cpuBetween(before, after, stats.count) }
-        records.push(record)
-        const late = "lateStarts" in stats
-          ? `, late>1ms ${stats.lateStarts} (max ${fmt(stats.maxStartDelayMs)} ms), queued ${stats.queuedStarts}, peak in flight ${stats.peakInFlight}`
-          : ""
-        console.log(
-          `run ${run}/${options.runs} ${scenario.name}: ${stats.count} req, ${stats.errors} errors, ${fmt(stats.throughput, 1)} req/s, ` +
-            `p50 ${fmt(stats.latency.p50)} p95 ${fmt(stats.latency.p95)} p99 ${fmt(stats.latency.p99)} max ${fmt(stats.latency.max)} ms${late}`
-        )
-        if (stats.errors > 0) console.log(`  errors by status: ${JSON.stringify(stats.errorsByStatus)}`)
-        if (service.exited()) throw new Error(`the service exited during ${scenario.name}:\n${service.logTail().join("\n")}`)
-      }
-    }
-
-    const versionCheck: VersionCheck = await checkVersions(setupPool, fixture)
-    await setupPool.close()
-    const serviceWarnings = service.warnings()
-    const serviceWarningLines = service.warningLines()
-    const serviceLogTail = service.logTail()
-    const { exitCodes, keysRemoved } = await bench.cleanup()
-    const serviceExitCode = exitCodes[0] ?? null
-
-    const lines: Array<TableLine> = []
-    const medians: Record<string, Row> = {}
-    for (const scenario of selected) {
-      const rows = records.filter((r) => r.scenario === scenario.name).map((r) => ({ run: r.run, row: rowOf(r) }))
-      if (rows.length === 0) continue
-      for (const r of rows) lines.push({ scenario: scenario.name, run: String(r.run), row: r.row })
-      if (rows.length > 1) {
-        const m = medianRow(rows.map((r) => r.row))
-        medians[scenario.name] = m
-        lines.push({ scenario: scenario.name, run: "median", row: m })
-      } else medians[scenario.name] = rows[0]!.row
-    }
-    const totalErrors = records.reduce((n, r) => n + r.stats.errors, 0)
-    const errorsByStatus: Record<string, number> = {}
-    for (const r of records) {
-      for (const [k, v] of Object.entries(r.stats.errorsByStatus)) errorsByStatus[k] = (errorsByStatus[k] ?? 0) + v
-    }
-
-    console.log("")
-    console.log(formatTable(lines))
-    console.log("")
-    console.log(
-      "latency: ms to the last byte; switch-fixed from the scheduled instant (open loop), the others from the send (closed loop).\n" +
-        "cpu%: share of one core during the scenario (the box has " + `${machine.cpuCount}` + "); other cpu%: everything else on the box; µs/req: CPU per request."
-    )
-    if (totalErrors > 0) {
-      console.log(`\nFAILED REQUESTS: ${totalErrors} ${JSON.stringify(errorsByStatus)}`)
-      for (const r of records) {
-        for (const s of r.stats.errorSamples.slice(0, 3)) {
-          console.log(`  ${r.scenario} run ${r.run}: ${s.status} ${s.path} ${s.detail}`)
-        }
-      }
-    }
-    console.log(
-      `version check: ${versionCheck.mismatches === 0 ? "ok" : "MISMATCH"} — ${versionCheck.sessions - versionCheck.mismatches}/${versionCheck.sessions} ` +
-        "sessions at version 2 + their successful switches"
-    )
-    for (const e of versionCheck.examples) console.log(`  ${e.sessionId}: expected ${e.expected}, got ${String(e.actual)}`)
-    const disturbed = records.filter((r) => (r.cpu.otherCpuPct ?? 0) > DISTURBED_OTHER_CPU_PCT)
-    if (disturbed.length > 0) {
-      console.log(
-        `WARNING: other processes used more than ${DISTURBED_OTHER_CPU_PCT} % of a core during ` +
-          `${disturbed.map((r) => `${r.scenario} run ${r.run} (${r.cpu.otherCpuPct} %)`).join(", ")}: those numbers are disturbed`
-      )
-    }
-    if (serviceWarnings > 0) {
-      console.log(`service printed ${serviceWarnings} warning/error line(s), first: ${serviceWarningLines[0] ?? ""}`)
-    }
-    console.log(`service exit code: ${String(serviceExitCode)}; bench keys removed: ${String(keysRemoved)}`)
-
-    const ok = totalErrors === 0 && versionCheck.mismatches === 0 && !bench.interrupted
-    const report = {
-      tool: "synckairos load-tests/bench.ts",
-      date: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      ok,
-      interrupted: bench.interrupted,
-      machine: { ...machine, redis: redisFacts, busyBeforeStartPct: busyBeforePct },
-      revision: gitRevision(),
-      options: { ...options, scenarios: selected.map((s) => s.name) },
-      service: {
-        origin: service.origin,
-        keyPrefix: prefix,
-        logLevel: "warn",
-        warningCount: serviceWarnings,
-        warningLines: serviceWarningLines,
-        logTail: serviceLogTail,
-        exitCode: serviceExitCode,
-        keysRemoved
-      },
-      setup: { sessions: options.sessions, participantsPerSession: 2, participantTimeMs: 86_400_000, syncMode: "per_participant" },
-      offered,
-      runs: records.map((r) => ({ ...r, row: rowOf(r) })),
-      medians,
-      errors: { total: totalErrors, byStatus: errorsByStatus },
-      versionCheck,
-      disturbedRuns: disturbed.map((r) => ({ scenario: r.scenario, run: r.run, otherCpuPct: r.cpu.otherCpuPct }))
-    }
-    const file = await writeReport(resultsDir, startedAt, report)
-    console.log(`results: ${path.relative(process.cwd(), file)} (and load-tests/results/latest.json)`)
-    if (!ok) console.log("bench FAILED")
-    return ok ? 0 : 1
-  } catch (error) {
-    return bench.failed(error)
+/** One k6 run of `scenario` against `service`, and the CPU of each process over its window. */
+const runScenario = async (
+  scenario: Scenario,
+  durationS: number,
+  service: RunningService,
+  redisPid: number,
+  env: Record<string, string>
+): Promise<Omit<RunResult, "run">> => {
+  const timeline = new CpuTimeline()
+  for (const pid of [service.pid, redisPid, process.pid]) timeline.track(pid)
+  timeline.start()
+  const k6 = await runK6Script({
+    binary: values.k6,
+    script: path.join(here, scenario.script),
+    cwd: repoRoot,
+    env: { BASE_URLS: service.origin, DURATION: `${durationS}s`, ...scenario.env, ...env },
+    onStart: (pid) => timeline.track(pid)
+  }).finally(() => timeline.stop())
+  if (k6.exitCode !== 0 && k6.exitCode !== 99) throw new Error(`k6 exited with ${k6.exitCode}:\n${k6.outputTail.join("\n")}`)
+  if (service.exited()) throw new Error(`the instance exited during ${scenario.name}:\n${service.logTail().join("\n")}`)
+  const from = stat(k6.metrics["scenario_start"], "min")
+  if (Number.isNaN(from)) throw new Error(`k6 reported no scenario_start:\n${k6.outputTail.join("\n")}`)
+  const cpu = timeline.between(from, from + durationS * 1000)
+  // Tracking order: the instance, Redis, this bench, k6.
+  const [svc, redis, bench, k6Cpu] = cpu.seconds
+  if (svc == null || redis == null || bench == null || k6Cpu == null) throw new Error("a measured process ended during the run, or was not sampled")
+  const requests = requestStats(k6.metrics, scenario.tag)
+  const pct = (seconds: number) => Math.round((seconds / durationS) * 1000) / 10
+  const perRequest = (seconds: number) => (requests.count > 0 ? Math.round((seconds * 1e6) / requests.count) : 0)
+  return {
+    scenario: scenario.name,
+    requests,
+    requestsPerSec: Math.round((requests.count / durationS) * 10) / 10,
+    cpuPct: {
+      service: pct(svc),
+      redis: pct(redis),
+      k6: pct(k6Cpu),
+      other: cpu.machineBusySeconds === null ? null : Math.max(0, pct(cpu.machineBusySeconds - svc - redis - k6Cpu - bench)),
+      steal: cpu.stealPct
+    },
+    cpuUsPerRequest: { service: perRequest(svc), redis: perRequest(redis) },
+    k6ExitCode: k6.exitCode,
+    crossedThresholds: k6.crossedThresholds,
+    k6Summary: k6.summary
   }
 }
 
-// exit explicitly: a stray handle must not keep a finished bench alive (stdout is synchronous here)
-process.exit(await main())
+// ---- the report
+
+
+const COLUMNS: ReadonlyArray<Column<RunResult>> = [
+  ["count", (r) => r.requests.count, 0],
+  ["failed", (r) => r.requests.failed, 0],
+  ["dropped", (r) => r.requests.droppedIterations, 0],
+  ["req/s", (r) => r.requestsPerSec, 1],
+  ["p50 ms", (r) => r.requests.latencyMs.p50, 2],
+  ["p95 ms", (r) => r.requests.latencyMs.p95, 2],
+  ["p99 ms", (r) => r.requests.latencyMs.p99, 2],
+  ["max ms", (r) => r.requests.latencyMs.max, 2],
+  ["svc cpu%", (r) => r.cpuPct.service, 0],
+  ["redis cpu%", (r) => r.cpuPct.redis, 0],
+  ["k6 cpu%", (r) => r.cpuPct.k6, 0],
+  ["other cpu%", (r) => r.cpuPct.other, 0],
+  ["steal%", (r) => r.cpuPct.steal, 1],
+  ["svc µs/req", (r) => r.cpuUsPerRequest.service, 0],
+  ["redis µs/req", (r) => r.cpuUsPerRequest.redis, 0]
+]
+
+const main = async (): Promise<number> => {
+  if (values.help) {
+    console.log(USAGE)
+    return 0
+  }
+  const auth = values.auth ?? false
+  const scenarios = selectedScenarios(auth)
+  const runs = positiveOption("runs", values.runs, { integer: true })
+  const scale = positiveOption("duration-scale", values["duration-scale"], { integer: false })
+  const warmupS = positiveOption("warmup", values.warmup, { integer: false, allowZero: true })
+  const sessions = positiveOption("sessions", values.sessions, { integer: true })
+  const durationOf = (scenario: Scenario) => Math.max(0.1, Math.round(scenario.durationS * scale * 10) / 10)
+
+  const startedAt = new Date()
+  const machine = machineFacts()
+  const k6Release = k6Version(values.k6)
+  const redisVersion = execFileSync("redis-server", ["--version"]).toString().match(/v=(\S+)/)?.[1] ?? "unknown"
+  console.log(`SyncKairos command bench (the api role alone) — ${startedAt.toISOString()}`)
+  console.log(describeMachine(machine, redisVersion))
+  console.log(`load: ${k6Release}; ${runs} run(s) of each scenario, ${sessions} sessions per k6 run`)
+  for (const s of scenarios) console.log(`  ${s.name.padEnd(16)} ${s.script}, ${durationOf(s)} s — ${s.description}`)
+  const busyBeforePct = await machineBusyOver(1000)
+  if (busyBeforePct !== null && busyBeforePct > 10) {
+    console.log(`WARNING: the machine was already ${busyBeforePct} % busy (all cores) before the bench started`)
+  }
+
+  const postgres = await startOwnPostgres({ durable: true })
+  const redis = await startOwnRedis({ persistence: "everysec" })
+  const database = `synckairos_bench_${randomBytes(4).toString("hex")}`
+  let service: RunningService | undefined
+  const stopAll = async () => {
+    await service?.stop()
+    await redis.stop()
+    await postgres.close()
+  }
+  const onSignal = () => {
+    console.error("interrupted: stopping the servers")
+    void stopAll().finally(() => process.exit(130))
+  }
+  process.once("SIGINT", onSignal)
+  process.once("SIGTERM", onSignal)
+
+  const results: Array<RunResult> = []
+  try {
+    // Fresh secrets per sitting. The token rate limit is raised so that the closed loop measures the
+    // check's cost, not the limit: the limiter does the same Redis round trip at any rate.
+    const apiKey = auth ? randomBytes(24).toString("base64url") : ""
+    const authEnv: Record<string, string> = auth
+      ? { API_KEYS: apiKey, TOKEN_SECRET: randomBytes(32).toString("base64url"), RATE_LIMIT_TOKEN_RPS: "100000" }
+      : {}
+    service = await startService({
+      cwd: repoRoot,
+      role: "api",
+      env: { REDIS_URL: redis.url, DATABASE_URL: postgres.databaseUrl(database), LOG_LEVEL: "warn", ...authEnv },
+      nodeArgs: values.profile ? ["--cpu-prof", "--cpu-prof-dir", path.join(here, "results", "profiles")] : []
+    })
+    console.log(`instance: pid ${service.pid} at ${service.origin} (api role), redis-server pid ${redis.pid()}`)
+    const k6Env = { SESSIONS: String(sessions), ...(auth ? { API_KEY: apiKey } : {}) }
+
+    if (warmupS > 0) {
+      for (const scenario of scenarios) {
+        // JIT-compile the instance before anything is measured.
+        const warm = await runScenario(scenario, warmupS, service, redis.pid(), k6Env)
+        console.log(`warm-up ${scenario.name}: ${warm.requests.count} requests, ${warm.requests.failed} failed`)
+      }
+    }
+    for (let run = 1; run <= runs; run++) {
+      for (const scenario of scenarios) {
+        await sleep(500) // let the previous scenario's connections close and the GC settle
+        const r = { ...(await runScenario(scenario, durationOf(scenario), service, redis.pid(), k6Env)), run }
+        results.push(r)
+        const { latencyMs } = r.requests
+        console.log(`run ${run}/${runs} ${scenario.name}: ${r.requests.count} req, ${r.requests.failed} failed, ${r.requests.droppedIterations} dropped, ` +
+          `${r.requestsPerSec} req/s, p50 ${latencyMs.p50} p95 ${latencyMs.p95} p99 ${latencyMs.p99} max ${latencyMs.max} ms` +
+          (r.crossedThresholds.length === 0 ? "" : `; thresholds crossed: ${r.crossedThresholds.join(", ")}`))
+      }
+    }
+  } catch (error) {
+    if (service !== undefined) console.error(`--- log tail of the instance ---\n${service.logTail().join("\n")}`)
+    throw error
+  } finally {
+    const warnings = service?.warningLines() ?? []
+    await stopAll()
+    if (warnings.length > 0) console.log(`the instance printed ${warnings.length} warning line(s), first: ${warnings[0]}`)
+  }
+
+  const { text, medians } = runsTable("scenario", scenarios.map((s) => [s.name, results.filter((r) => r.scenario === s.name)] as const), COLUMNS)
+  console.log(`\n${text}\n`)
+  console.log("One instance of the api role (no scheduler, no audit): not the whole system as deployed (npm run bench:system).\n" +
+    "latency: k6's http_req_duration of the measured requests, ms from the send to the last byte. dropped: iterations k6 could not\n" +
+    "start on time (open loop). cpu%: share of one core over the scenario; other: the rest of the machine; steal: the hypervisor's share.")
+
+  const problems = results.flatMap((r) => [
+    ...(r.requests.failed > 0 ? [`${r.scenario} run ${r.run}: ${r.requests.failed} requests failed`] : []),
+    ...(r.requests.droppedIterations > 0 ? [`${r.scenario} run ${r.run}: k6 dropped ${r.requests.droppedIterations} iterations`] : [])
+  ])
+  for (const p of problems) console.log(`! ${p}`)
+  const disturbed = results.filter((r) => (r.cpuPct.other ?? 0) > DISTURBED_OTHER_CPU_PCT).map((r) => `${r.scenario} run ${r.run} (${r.cpuPct.other} %)`)
+  if (disturbed.length > 0) {
+    console.log(`WARNING: other processes used more than ${DISTURBED_OTHER_CPU_PCT} % of a core during ${disturbed.join(", ")}: those numbers are disturbed`)
+  }
+  const file = await writeReport(path.join(here, "results"), startedAt, {
+    tool: "synckairos load-tests/bench.ts",
+    date: startedAt.toISOString(),
+    machine: { ...machine, busyBeforeStartPct: busyBeforePct },
+    redisVersion,
+    k6Version: k6Release,
+    role: "api",
+    options: { runs, scale, warmupS, sessions, auth, scenarios: scenarios.map((s) => ({ name: s.name, script: s.script, durationS: durationOf(s), env: s.env })) },
+    medians,
+    problems,
+    runs: results
+  })
+  console.log(`results: ${path.relative(process.cwd(), file)} (and load-tests/results/latest.json)`)
+  return problems.length === 0 ? 0 : 1
+}
+
+process.exit(await main().catch((error: unknown) => {
+  console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
+  return 1
+}))

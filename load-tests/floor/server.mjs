@@ -1,6 +1,6 @@
 /**
  * The machine's floor for the fan-out bench: `npm run bench:ws -- --server floor` runs the same
- * scenario against two of these instead of two SyncKairos instances. It makes the same hops with
+ * scenario (load-tests/ws-fanout.js) against two of these instead of two SyncKairos instances. It makes the same hops with
  * the least code that can make them, so the gap between the two results is what the service itself
  * costs, and what is left is what the box costs:
  *
@@ -13,6 +13,9 @@
  * decide on its cached snapshot, the session stream, TTLs, deadlines, idempotency, validation, the
  * domain, the chaining of feed messages and the log reads that fill a gap, Effect, Fastify, metrics
  * and heartbeats. Plain JavaScript, run by node as it is (nothing to build).
+ *
+ * It answers what ws-fanout.js sends: create (201), start and switch (200), GET (the version), DELETE
+ * (204), /ready, and the /ws feed (STATE_SYNC, then STATE_UPDATE).
  *
  * Environment: PORT, HOST, REDIS_URL, REDIS_KEY_PREFIX (as the service reads them).
  */
@@ -61,7 +64,7 @@ const server = createServer((req, res) => {
   req.on("data", (chunk) => (body += chunk))
   req.on("end", async () => {
     try {
-      if (url.pathname === "/ready" || url.pathname === "/metrics") return json(res, 200, {})
+      if (url.pathname === "/ready") return json(res, 200, {})
       if (req.method === "POST" && url.pathname === "/v1/sessions") {
         const { version } = await commit(JSON.parse(body).session_id)
         return json(res, 201, { data: { version, state: STATE } })
@@ -74,6 +77,11 @@ const server = createServer((req, res) => {
         if (req.method === "GET") {
           const version = Number(await redis.hget(keys(parts[2]).snapshot, "v"))
           return json(res, 200, { data: { version } })
+        }
+        if (req.method === "DELETE" && parts.length === 3) {
+          await redis.del(keys(parts[2]).snapshot)
+          res.writeHead(204)
+          return res.end()
         }
       }
       json(res, 404, { error: { code: "NOT_FOUND" } })

@@ -1,5 +1,6 @@
-// Session setup and teardown shared by the k6 scripts: the mirror of load-tests/scenarios/sessions.ts
-// (started per_participant sessions of two participants of 24 h each, so nothing expires).
+// Session setup and teardown shared by the k6 scripts: started per_participant sessions of two
+// participants of 24 h each, so nothing expires. With access control on, every request carries the API
+// key (`apiKey`, e.g. from the API_KEY variable) and participants can get their own tokens.
 import http from 'k6/http';
 import crypto from 'k6/crypto';
 import exec from 'k6/execution';
@@ -26,45 +27,78 @@ function expectAll(responses, status, what) {
   }
 }
 
-// Creates and starts `count` sessions through `base` (every instance shares the same Redis); returns their ids.
-export function createStartedSessions(base, count) {
+// The headers of a request with `apiKey` (none when access control is off), plus `extra`.
+export function headersWith(apiKey, extra) {
+  return apiKey ? Object.assign({ Authorization: `Bearer ${apiKey}` }, extra) : Object.assign({}, extra);
+}
+
+// Creates and starts `count` sessions through `base` (every instance shares the same Redis). Returns
+// their ids, and each session's two participant ids in turn order (the first holds the first turn).
+export function createStartedSessions(base, count, apiKey) {
   const ids = [];
-  for (let i = 0; i < count; i++) ids.push(uuidv4());
-  const params = (name) => ({ headers: JSON_HEADERS, tags: { name }, responseType: 'text', timeout: '30s' });
+  const participants = [];
+  for (let i = 0; i < count; i++) {
+    ids.push(uuidv4());
+    participants.push([uuidv4(), uuidv4()]);
+  }
+  const params = (name, json) => ({ headers: headersWith(apiKey, json ? JSON_HEADERS : {}), tags: { name }, responseType: 'text', timeout: '30s' });
   for (let from = 0; from < ids.length; from += CHUNK) {
     const chunk = ids.slice(from, from + CHUNK);
-    expectAll(http.batch(chunk.map((id) => ({
+    expectAll(http.batch(chunk.map((id, k) => ({
       method: 'POST',
       url: `${base}/v1/sessions`,
       body: JSON.stringify({
         session_id: id,
         sync_mode: 'per_participant',
-        participants: [
-          { participant_id: uuidv4(), total_time_ms: DAY_MS },
-          { participant_id: uuidv4(), total_time_ms: DAY_MS },
-        ],
+        participants: participants[from + k].map((participant) => ({ participant_id: participant, total_time_ms: DAY_MS })),
         total_time_ms: DAY_MS,
       }),
-      params: params('create'),
+      params: params('create', true),
     }))), 201, 'POST /v1/sessions');
     expectAll(http.batch(chunk.map((id) => ({
       method: 'POST',
       url: `${base}/v1/sessions/${id}/start`,
       body: null,
-      params: params('start'),
+      params: params('start', false),
     }))), 200, 'POST /v1/sessions/:id/start');
   }
-  return ids;
+  return { ids, participants };
+}
+
+// Mints each participant's own session token (POST /v1/sessions/:id/tokens, an API key's right):
+// tokens[i][k] is participant k's of session i.
+export function mintParticipantTokens(base, apiKey, sessions) {
+  const tokens = [];
+  const params = { headers: headersWith(apiKey, JSON_HEADERS), tags: { name: 'token' }, responseType: 'text', timeout: '30s' };
+  for (let from = 0; from < sessions.ids.length; from += CHUNK) {
+    const requests = [];
+    for (let i = from; i < Math.min(from + CHUNK, sessions.ids.length); i++) {
+      for (const participant of sessions.participants[i]) {
+        requests.push({
+          method: 'POST',
+          url: `${base}/v1/sessions/${sessions.ids[i]}/tokens`,
+          body: JSON.stringify({ role: 'participant', participant_id: participant }),
+          params,
+        });
+      }
+    }
+    const responses = http.batch(requests);
+    expectAll(responses, 201, 'POST /v1/sessions/:id/tokens');
+    for (let r = 0; r < responses.length; r += 2) {
+      tokens.push([JSON.parse(responses[r].body).data.token, JSON.parse(responses[r + 1].body).data.token]);
+    }
+  }
+  return tokens;
 }
 
 // Deletes the sessions (DELETE /v1/sessions/:id answers 204).
-export function deleteSessions(base, ids) {
+export function deleteSessions(base, ids, apiKey) {
   for (let from = 0; from < ids.length; from += CHUNK) {
     http.batch(ids.slice(from, from + CHUNK).map((id) => ({
       method: 'DELETE',
       url: `${base}/v1/sessions/${id}`,
       body: null,
-      params: { tags: { name: 'delete' }, timeout: '30s' },
+      params: { headers: headersWith(apiKey, {}), tags: { name: 'delete' }, timeout: '30s' },
     })));
   }
 }
