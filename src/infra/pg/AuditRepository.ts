@@ -75,11 +75,12 @@ const resultParser: Interceptor = {
 const EPOCH = sql.fragment`timestamptz 'epoch'`
 const fromMs = (column: string) => sql.fragment`${EPOCH} + ${sql.identifier(["r", column])} * interval '1 millisecond'`
 
+/** The batch's events, sorted so that concurrent jobs take the rows they share in the same order. */
 const insertEvents = (batch: AuditBatch) => {
   const sorted = [...batch.events].sort((a, b) =>
     a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : compareEventOrder(a, b)
   )
-  return sql.unsafe`
+  return sql.fragment`
     INSERT INTO session_events (session_id, incarnation, version, event_id, type, at, payload)
     SELECT r.session_id, r.incarnation, r.version, r.event_id, r.type, ${fromMs("at_ms")}, r.payload
     FROM ${
@@ -88,7 +89,8 @@ const insertEvents = (batch: AuditBatch) => {
       ["uuid", "text", "int4", "text", "text", "int8", "jsonb"]
     )
   } AS r(session_id, incarnation, version, event_id, type, at_ms, payload)
-    ON CONFLICT (session_id, incarnation, version) DO NOTHING`
+    ON CONFLICT (session_id, incarnation, version) DO NOTHING
+    RETURNING 1`
 }
 
 const countConflicts = (batch: AuditBatch) =>
@@ -106,11 +108,13 @@ const countConflicts = (batch: AuditBatch) =>
  * order batches arrive in (retries, concurrent jobs).
  */
 const upsertSessions = (batch: AuditBatch) => {
-  const newer = sql.fragment`incarnation_order(excluded.incarnation) > incarnation_order(s.incarnation)`
+  // The WHERE below leaves an older incarnation's row alone, so where SET applies, another
+  // incarnation is a newer one: a text comparison, where the order itself costs two function calls.
+  const newer = sql.fragment`excluded.incarnation <> s.incarnation`
   /** SET `column` to a newer incarnation's value, else to `merged` (the same incarnation's rule). */
   const assign = (column: string, merged: FragmentSqlToken) =>
     sql.fragment`${sql.identifier([column])} = CASE WHEN ${newer} THEN ${sql.identifier(["excluded", column])} ELSE ${merged} END`
-  return sql.unsafe`
+  return sql.fragment`
     INSERT INTO sessions AS s (session_id, incarnation, sync_mode, config, created_at, started_at, ended_at, deleted_at, status,
       last_version, last_event_id, last_event_at, snapshot_version, last_snapshot)
     SELECT r.session_id, r.incarnation, r.sync_mode, r.config, ${fromMs("created_ms")}, ${fromMs("started_ms")}, ${fromMs("ended_ms")},
@@ -157,6 +161,18 @@ const upsertSessions = (batch: AuditBatch) => {
     WHERE incarnation_order(excluded.incarnation) >= incarnation_order(s.incarnation)`
 }
 
+/**
+ * The whole batch in one statement, atomic without a transaction of its own: one round trip, and
+ * none of the BEGIN and COMMIT statements' cost. The main query reads the events' insert, so it runs
+ * first; the sessions' upsert, which nothing reads, runs after it (PostgreSQL runs such a statement
+ * to completion once the main query is done): every job takes its rows in the same order, events
+ * then sessions, each sorted.
+ */
+const writeEvents = (batch: AuditBatch) =>
+  sql.type(Count)`
+    WITH inserted AS (${insertEvents(batch)}), upserted AS (${upsertSessions(batch)})
+    SELECT count(*)::int4 AS n FROM inserted`
+
 const unavailable = (cause: unknown) =>
   new AuditUnavailable({ message: cause instanceof Error ? cause.message : String(cause) })
 
@@ -190,6 +206,9 @@ export class AuditRepository extends Context.Service<AuditRepository, {
           maximumPoolSize: settings.workerConcurrency + 2,
           connectionTimeout: 5000,
           statementTimeout: 30_000,
+          // Nothing run on these connections changes their state (no SET, no prepared statement, no
+          // temporary table): the DISCARD ALL slonik runs on every release would be one more statement per job.
+          resetConnection: async () => {},
           interceptors: [resultParser]
         })
       }
@@ -208,15 +227,13 @@ export class AuditRepository extends Context.Service<AuditRepository, {
         Effect.tryPromise({ try: () => connected().then(f), catch: unavailable })
 
       const writeBatch = Effect.fn("AuditRepository.writeBatch")(function*(batch: AuditBatch) {
-        return yield* use((db) =>
-          db.transaction(async (tx) => {
-            const { rowCount } = await tx.query(insertEvents(batch))
-            await tx.query(upsertSessions(batch))
-            const missing = batch.events.length - rowCount
-            const conflicts = missing === 0 ? 0 : (await tx.one(countConflicts(batch))).n
-            return { inserted: rowCount, duplicates: missing - conflicts, conflicts }
-          })
-        )
+        return yield* use(async (db) => {
+          const { n: inserted } = await db.one(writeEvents(batch))
+          const missing = batch.events.length - inserted
+          // Only a redelivery (or a collision) leaves events out: then tell the two apart.
+          const conflicts = missing === 0 ? 0 : (await db.one(countConflicts(batch))).n
+          return { inserted, duplicates: missing - conflicts, conflicts }
+        })
       })
 
       const events = Effect.fn("AuditRepository.events")(function*(sessionId: string, page: EventPage) {
