@@ -162,8 +162,12 @@ export class AuditRepository extends Context.Service<AuditRepository, {
           connectionTimeout: 5000,
           statementTimeout: 30_000,
           // Nothing run on these connections changes their state (no SET, no prepared statement, no
-          // temporary table): the DISCARD ALL slonik runs on every release would be one more statement per job.
+          // temporary table): the DISCARD ALL slonik runs on every release would be one more statement
+          // per job, and would drop the plans audit_write_batch keeps.
           resetConnection: async () => {},
+          // A connection is kept while jobs trickle in: a new one costs a backend, and its first job
+          // plans audit_write_batch's statements again.
+          idleTimeout: 600_000,
           interceptors: [resultParser]
         })
       }
