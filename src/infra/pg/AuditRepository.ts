@@ -73,6 +73,7 @@ const resultParser: Interceptor = {
     context.resultParser === undefined ? row : context.resultParser.parse(row) as QueryResultRow
 }
 
+/** The batch's events the audit holds under another event id (see WriteResult.conflicts). */
 const countConflicts = (batch: AuditBatch) =>
   sql.type(Count)`
     SELECT count(*)::int4 AS n
@@ -87,6 +88,7 @@ type Column<Row> = readonly [type: "uuid" | "text" | "int4" | "int8" | "jsonb", 
 const columns = <Row>(rows: ReadonlyArray<Row>, spec: ReadonlyArray<Column<Row>>) =>
   sql.join(spec.map(([type, value]) => sql.array(rows.map(value), type)), sql.fragment`, `)
 
+// Both in the order of audit_write_batch's parameters.
 const EVENT_COLUMNS: ReadonlyArray<Column<AuditEvent>> = [
   ["uuid", (e) => e.sessionId],
   ["text", (e) => e.incarnation],
