@@ -91,7 +91,9 @@ const main = async (): Promise<number> => {
   server.pathname = `/synckairos_bench_${randomBytes(4).toString("hex")}`
   const databaseUrl = server.toString()
   const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: bench.prefix, DATABASE_URL: databaseUrl, LOG_LEVEL: "warn" }
-  const start = (role: "api" | "worker", nodeArgs: ReadonlyArray<string> = []) => bench.start({ cwd: repoRoot, env, role, nodeArgs })
+  // A worker is known ready by its "synckairos ready" line, logged at info.
+  const start = (role: "api" | "worker", nodeArgs: ReadonlyArray<string> = []) =>
+    bench.start({ cwd: repoRoot, env: role === "worker" ? { ...env, LOG_LEVEL: "info" } : env, role, nodeArgs })
 
   try {
     await createBenchDatabase(repoRoot, databaseUrl)

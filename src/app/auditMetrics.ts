@@ -28,7 +28,7 @@ export const auditMetricsLayer: Layer.Layer<AuditObserver, never, Metrics | Audi
     )
     const conflicts = counter(
       "synckairos_audit_event_conflicts_total",
-      "Events not audited because another event holds their session incarnation and version (only sessions audited before incarnations were recorded, deleted and created again by that older code)"
+      "Events not audited because another event holds their session incarnation and version (Redis lost commits the audit had taken, and the session committed those versions again)"
     )
     const handedOff = counter(
       "synckairos_audit_entries_handed_off_total",

@@ -1,10 +1,13 @@
-/** The migration runner: files in order, each once, concurrent runs taking turns, edits after the fact refused. */
-import { mkdtemp, rm, writeFile } from "node:fs/promises"
+/**
+ * The migration runner: files in order, each once, concurrent runs taking turns, edits after the fact
+ * refused; and the project's migrations on a database holding data.
+ */
+import { copyFile, mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { pathToFileURL } from "node:url"
-import { afterAll, beforeAll, expect, it } from "vitest"
-import { ensureDatabase, migrate } from "../../src/infra/pg/MigrationRunner.ts"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { defaultMigrationsDirectory, ensureDatabase, migrate } from "../../src/infra/pg/MigrationRunner.ts"
 import { auditReader, databaseUrlNamed, dropDatabase } from "../support/postgres.ts"
 
 let dir: string
@@ -53,4 +56,62 @@ it("refuses to run when an applied migration has changed, and rolls back a faili
   } finally {
     await db.close()
   }
+})
+
+describe("migration 0003 on a database audited before 0002", () => {
+  const audited = databaseUrlNamed(`synckairos_test_migrations_0003_${process.pid}_${Date.now()}`)
+  let stage: string
+  afterAll(async () => {
+    await dropDatabase(audited)
+    await rm(stage, { recursive: true, force: true })
+  })
+
+  /** Copies the project's migrations named here into the staging directory and applies what is pending. */
+  const migrateThrough = async (names: ReadonlyArray<string>) => {
+    for (const name of names) await copyFile(new URL(name, defaultMigrationsDirectory), path.join(stage, name))
+    return migrate(audited, pathToFileURL(`${stage}/`))
+  }
+
+  it("names each session's incarnation by its first audited event, before any later incarnation", async () => {
+    stage = await mkdtemp(path.join(tmpdir(), "synckairos-migrations-0003-"))
+    await ensureDatabase(audited)
+    const project = (await readdir(defaultMigrationsDirectory)).filter((name) => name.endsWith(".sql")).sort()
+    expect(await migrateThrough(["0001_audit.sql", "0002_incarnations.sql"])).toEqual(["0001_audit.sql", "0002_incarnations.sql"])
+    const old = "00000000-0000-4000-8000-000000000001"
+    const recreated = "00000000-0000-4000-8000-000000000002"
+    const db = auditReader(audited)
+    try {
+      // As the code before 0002 wrote them (no incarnation: ''), and a session created again since.
+      await db.query(`
+        INSERT INTO session_events (session_id, version, event_id, type, at, payload) VALUES
+          ($1, 1, '1000-0', 'SESSION_CREATED', now(), '{}'), ($1, 2, '1000-1', 'SESSION_STARTED', now(), '{}'),
+          ($2, 2, '1100-3', 'SESSION_STARTED', now(), '{}'), ($2, 1, '1100-2', 'SESSION_CREATED', now(), '{}'),
+          ($2, 3, '1200-0', 'SESSION_DELETED', now(), '{}')`, [old, recreated])
+      await db.query(`INSERT INTO session_events (session_id, incarnation, version, event_id, type, at, payload) VALUES
+        ($1, '1300-0', 1, '1300-0', 'SESSION_CREATED', now(), '{}')`, [recreated])
+      await db.query(`INSERT INTO sessions (session_id, incarnation, status, last_version, last_event_id, last_event_at) VALUES
+        ($1, '', 'running', 2, '1000-1', now()), ($2, '1300-0', 'pending', 1, '1300-0', now())`, [old, recreated])
+
+      expect(await migrateThrough(project)).toEqual(project.slice(2))
+
+      const events = await db.query(
+        "SELECT session_id::text, incarnation, version FROM session_events ORDER BY session_id, incarnation_order(incarnation), version"
+      )
+      expect(events.rows).toEqual([
+        { session_id: old, incarnation: "1000-0", version: 1 },
+        { session_id: old, incarnation: "1000-0", version: 2 },
+        { session_id: recreated, incarnation: "1100-2", version: 1 },
+        { session_id: recreated, incarnation: "1100-2", version: 2 },
+        { session_id: recreated, incarnation: "1100-2", version: 3 },
+        { session_id: recreated, incarnation: "1300-0", version: 1 }
+      ])
+      const sessions = await db.query("SELECT session_id::text, incarnation FROM sessions ORDER BY session_id")
+      expect(sessions.rows).toEqual([{ session_id: old, incarnation: "1000-0" }, { session_id: recreated, incarnation: "1300-0" }])
+      // No row is ordered by an empty name again.
+      await expect(db.query(`INSERT INTO session_events (session_id, incarnation, version, event_id, type, at, payload)
+        VALUES ($1, '', 9, '1400-0', 'CYCLE_SWITCHED', now(), '{}')`, [old])).rejects.toThrow(/session_events_incarnation_named/)
+    } finally {
+      await db.close()
+    }
+  })
 })

@@ -35,17 +35,13 @@ export interface AuditBatch {
 }
 
 /**
- * Orders the sessions of one id: "" (created before incarnations were recorded) first, then by the
- * stream id of their first event, which a later session of the id always exceeds.
+ * Orders the events of one session id: by incarnation (the stream id of the session's first event,
+ * which a later session of the id always exceeds), then by version.
  */
-export const compareIncarnations = (a: string, b: string): number =>
-  a === b ? 0 : a === "" ? -1 : b === "" ? 1 : compareStreamIds(a, b)
-
-/** Orders the events of one session id: by incarnation, then by version. */
 export const compareEventOrder = (
   a: { readonly incarnation: string; readonly version: number },
   b: { readonly incarnation: string; readonly version: number }
-): number => compareIncarnations(a.incarnation, b.incarnation) || a.version - b.version
+): number => compareStreamIds(a.incarnation, b.incarnation) || a.version - b.version
 
 export const batchOf = (entries: ReadonlyArray<LogEntry>): AuditBatch => {
   const latest = new Map<string, AuditSnapshot>()
@@ -68,12 +64,6 @@ export const batchOf = (entries: ReadonlyArray<LogEntry>): AuditBatch => {
     snapshots: [...latest.values()]
   }
 }
-
-/** A batch queued by code that predates incarnations carries none: its sessions' is "". */
-export const withIncarnations = (batch: AuditBatch): AuditBatch => ({
-  events: batch.events.map((e) => ({ ...e, incarnation: e.incarnation ?? "" })),
-  snapshots: batch.snapshots.map((s) => ({ ...s, incarnation: s.incarnation ?? "" }))
-})
 
 /**
  * The same entries always make the same job id, so a batch handed off again (its consumer died

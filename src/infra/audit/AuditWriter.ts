@@ -3,7 +3,7 @@ import { Effect, Layer } from "effect"
 import { AuditRepository } from "../pg/AuditRepository.ts"
 import { RedisClient, type RedisUnavailable } from "../RedisClient.ts"
 import { ServerClock } from "../ServerClock.ts"
-import { type AuditBatch, withIncarnations } from "./AuditBatch.ts"
+import type { AuditBatch } from "./AuditBatch.ts"
 import { AuditObserver } from "./AuditObserver.ts"
 import { AuditQueue } from "./AuditQueue.ts"
 import { AuditSettings } from "./AuditSettings.ts"
@@ -37,7 +37,7 @@ export const auditWriterLayer: Layer.Layer<
         Effect.tap((result) => Effect.map(clock.nowMs, (now) => observer.written(batch, result, now))),
         Effect.tap((result) =>
           result.conflicts > 0
-            ? Effect.logError("audit: events collide with audited ones under the same session incarnation and version", result)
+            ? Effect.logError("audit: events collide with audited ones under the same session incarnation and version (Redis lost commits the audit had taken)", result)
             : Effect.void
         ),
         // BullMQ retries what throws.
@@ -48,7 +48,7 @@ export const auditWriterLayer: Layer.Layer<
     const connection = yield* redis.copy({ maxRetriesPerRequest: null, commandTimeout: undefined })
     yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const worker = new Worker<AuditBatch>(queue.name, (job) => runPromise(write(withIncarnations(job.data))), {
+        const worker = new Worker<AuditBatch>(queue.name, (job) => runPromise(write(job.data)), {
           connection,
           prefix: queue.prefix,
           concurrency: settings.auditWorkerConcurrency,

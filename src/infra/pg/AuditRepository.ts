@@ -1,10 +1,10 @@
 import { Context, Effect, Layer, Schema } from "effect"
-import { createPool, type DatabasePool, type FragmentSqlToken, type Interceptor, type QueryResultRow, sql } from "slonik"
+import { createPool, type DatabasePool, type Interceptor, type PrimitiveValueExpression, type QueryResultRow, sql } from "slonik"
 import { z } from "zod"
-import { type AuditBatch, compareEventOrder } from "../audit/AuditBatch.ts"
+import { type AuditBatch, type AuditEvent, compareEventOrder } from "../audit/AuditBatch.ts"
 import { AuditSettings } from "../audit/AuditSettings.ts"
 import { ensureDatabase, migrate } from "./MigrationRunner.ts"
-import { sessionRowsOf } from "./sessionRows.ts"
+import { type SessionRow, sessionRowsOf } from "./sessionRows.ts"
 
 export class AuditUnavailable extends Schema.TaggedError<AuditUnavailable>()("AuditUnavailable", {
   message: Schema.String
@@ -16,8 +16,9 @@ export interface WriteResult {
   /** Events already there, as delivered before: a redelivery. */
   readonly duplicates: number
   /**
-   * Events whose (session, incarnation, version) is there with another event id: a session audited
-   * before incarnations were recorded, deleted and created again under its id by that older code.
+   * Events whose (session, incarnation, version) is there with another event id: Redis lost commits
+   * the audit had already taken (a failover to a replica that lacked them) and the session went on
+   * from its older state, committing those versions again. The audit keeps the first.
    */
   readonly conflicts: number
 }
@@ -72,25 +73,7 @@ const resultParser: Interceptor = {
     context.resultParser === undefined ? row : context.resultParser.parse(row) as QueryResultRow
 }
 
-const EPOCH = sql.fragment`timestamptz 'epoch'`
-const fromMs = (column: string) => sql.fragment`${EPOCH} + ${sql.identifier(["r", column])} * interval '1 millisecond'`
-
-const insertEvents = (batch: AuditBatch) => {
-  const sorted = [...batch.events].sort((a, b) =>
-    a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : compareEventOrder(a, b)
-  )
-  return sql.unsafe`
-    INSERT INTO session_events (session_id, incarnation, version, event_id, type, at, payload)
-    SELECT r.session_id, r.incarnation, r.version, r.event_id, r.type, ${fromMs("at_ms")}, r.payload
-    FROM ${
-    sql.unnest(
-      sorted.map((e) => [e.sessionId, e.incarnation, e.version, e.eventId, e.type, e.at, e.payload]),
-      ["uuid", "text", "int4", "text", "text", "int8", "jsonb"]
-    )
-  } AS r(session_id, incarnation, version, event_id, type, at_ms, payload)
-    ON CONFLICT (session_id, incarnation, version) DO NOTHING`
-}
-
+/** The batch's events the audit holds under another event id (see WriteResult.conflicts). */
 const countConflicts = (batch: AuditBatch) =>
   sql.type(Count)`
     SELECT count(*)::int4 AS n
@@ -99,62 +82,52 @@ const countConflicts = (batch: AuditBatch) =>
       AS r(session_id, incarnation, version, event_id) USING (session_id, incarnation, version)
     WHERE e.event_id <> r.event_id`
 
+type Column<Row> = readonly [type: "uuid" | "text" | "int4" | "int8" | "jsonb", value: (row: Row) => PrimitiveValueExpression]
+
+/** One array parameter per column of `rows`. */
+const columns = <Row>(rows: ReadonlyArray<Row>, spec: ReadonlyArray<Column<Row>>) =>
+  sql.join(spec.map(([type, value]) => sql.array(rows.map(value), type)), sql.fragment`, `)
+
+// Both in the order of audit_write_batch's parameters.
+const EVENT_COLUMNS: ReadonlyArray<Column<AuditEvent>> = [
+  ["uuid", (e) => e.sessionId],
+  ["text", (e) => e.incarnation],
+  ["int4", (e) => e.version],
+  ["text", (e) => e.eventId],
+  ["text", (e) => e.type],
+  ["int8", (e) => e.at],
+  ["jsonb", (e) => e.payload]
+]
+
+const SESSION_COLUMNS: ReadonlyArray<Column<SessionRow>> = [
+  ["uuid", (row) => row.sessionId],
+  ["text", (row) => row.incarnation],
+  ["text", (row) => row.syncMode],
+  ["jsonb", (row) => row.config],
+  ["int8", (row) => row.createdAt],
+  ["int8", (row) => row.startedAt],
+  ["int8", (row) => row.endedAt],
+  ["int8", (row) => row.deletedAt],
+  ["text", (row) => row.status],
+  ["int4", (row) => row.lastVersion],
+  ["text", (row) => row.lastEventId],
+  ["int8", (row) => row.lastEventAt],
+  ["int4", (row) => row.snapshotVersion],
+  ["jsonb", (row) => row.snapshot]
+]
+
 /**
- * The row follows the newest incarnation of the session id: a newer one replaces it, an older one
- * (a late batch) leaves it alone. Within one incarnation, fields fixed at creation are filled once;
- * the state fields follow the newest snapshot and the last-event fields the highest version, whatever
- * order batches arrive in (retries, concurrent jobs).
+ * The whole batch in one short statement, atomic without a transaction of its own, written by
+ * `audit_write_batch` (migration 0004), which keeps its plans; it returns the events new to the audit.
+ * The events are sorted by session, incarnation and version, the sessions rows by session id, so
+ * that concurrent jobs take the rows they share in the same order.
  */
-const upsertSessions = (batch: AuditBatch) => {
-  const newer = sql.fragment`incarnation_order(excluded.incarnation) > incarnation_order(s.incarnation)`
-  /** SET `column` to a newer incarnation's value, else to `merged` (the same incarnation's rule). */
-  const assign = (column: string, merged: FragmentSqlToken) =>
-    sql.fragment`${sql.identifier([column])} = CASE WHEN ${newer} THEN ${sql.identifier(["excluded", column])} ELSE ${merged} END`
-  return sql.unsafe`
-    INSERT INTO sessions AS s (session_id, incarnation, sync_mode, config, created_at, started_at, ended_at, deleted_at, status,
-      last_version, last_event_id, last_event_at, snapshot_version, last_snapshot)
-    SELECT r.session_id, r.incarnation, r.sync_mode, r.config, ${fromMs("created_ms")}, ${fromMs("started_ms")}, ${fromMs("ended_ms")},
-      ${fromMs("deleted_ms")}, r.status, r.last_version, r.last_event_id, ${fromMs("last_at_ms")}, r.snapshot_version, r.snapshot
-    FROM ${
-    sql.unnest(
-      sessionRowsOf(batch).map((row) => [
-        row.sessionId,
-        row.incarnation,
-        row.syncMode,
-        row.config,
-        row.createdAt,
-        row.startedAt,
-        row.endedAt,
-        row.deletedAt,
-        row.status,
-        row.lastVersion,
-        row.lastEventId,
-        row.lastEventAt,
-        row.snapshotVersion,
-        row.snapshot
-      ]),
-      ["uuid", "text", "text", "jsonb", "int8", "int8", "int8", "int8", "text", "int4", "text", "int8", "int4", "jsonb"]
-    )
-  } AS r(session_id, incarnation, sync_mode, config, created_ms, started_ms, ended_ms, deleted_ms, status, last_version,
-      last_event_id, last_at_ms, snapshot_version, snapshot)
-    ON CONFLICT (session_id) DO UPDATE SET
-      ${assign("incarnation", sql.fragment`s.incarnation`)},
-      ${assign("sync_mode", sql.fragment`coalesce(s.sync_mode, excluded.sync_mode)`)},
-      ${assign("config", sql.fragment`coalesce(s.config, excluded.config)`)},
-      ${assign("created_at", sql.fragment`coalesce(s.created_at, excluded.created_at)`)},
-      ${assign("deleted_at", sql.fragment`coalesce(s.deleted_at, excluded.deleted_at)`)},
-      ${assign("status", sql.fragment`CASE
-        WHEN coalesce(s.deleted_at, excluded.deleted_at) IS NOT NULL THEN 'deleted'
-        WHEN excluded.snapshot_version > coalesce(s.snapshot_version, 0) THEN excluded.status
-        ELSE s.status END`)},
-      ${assign("started_at", sql.fragment`CASE WHEN excluded.snapshot_version > coalesce(s.snapshot_version, 0) THEN excluded.started_at ELSE s.started_at END`)},
-      ${assign("ended_at", sql.fragment`CASE WHEN excluded.snapshot_version > coalesce(s.snapshot_version, 0) THEN excluded.ended_at ELSE s.ended_at END`)},
-      ${assign("last_snapshot", sql.fragment`CASE WHEN excluded.snapshot_version > coalesce(s.snapshot_version, 0) THEN excluded.last_snapshot ELSE s.last_snapshot END`)},
-      ${assign("snapshot_version", sql.fragment`greatest(s.snapshot_version, excluded.snapshot_version)`)},
-      ${assign("last_event_id", sql.fragment`CASE WHEN excluded.last_version > s.last_version THEN excluded.last_event_id ELSE s.last_event_id END`)},
-      ${assign("last_event_at", sql.fragment`CASE WHEN excluded.last_version > s.last_version THEN excluded.last_event_at ELSE s.last_event_at END`)},
-      ${assign("last_version", sql.fragment`greatest(s.last_version, excluded.last_version)`)}
-    WHERE incarnation_order(excluded.incarnation) >= incarnation_order(s.incarnation)`
+const writeBatchStatement = (batch: AuditBatch) => {
+  const events = [...batch.events].sort((a, b) =>
+    a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : compareEventOrder(a, b)
+  )
+  return sql.type(Count)`
+    SELECT audit_write_batch(${columns(events, EVENT_COLUMNS)}, ${columns(sessionRowsOf(batch), SESSION_COLUMNS)}) AS n`
 }
 
 const unavailable = (cause: unknown) =>
@@ -190,6 +163,13 @@ export class AuditRepository extends Context.Service<AuditRepository, {
           maximumPoolSize: settings.auditWorkerConcurrency + 2,
           connectionTimeout: 5000,
           statementTimeout: 30_000,
+          // Nothing run on these connections changes their state (no SET, no prepared statement, no
+          // temporary table): the DISCARD ALL slonik runs on every release would be one more statement
+          // per job, and would drop the plans audit_write_batch keeps.
+          resetConnection: async () => {},
+          // A connection is kept while jobs trickle in: a new one costs a backend, and its first job
+          // plans audit_write_batch's statements again.
+          idleTimeout: 600_000,
           interceptors: [resultParser]
         })
       }
@@ -208,15 +188,13 @@ export class AuditRepository extends Context.Service<AuditRepository, {
         Effect.tryPromise({ try: () => connected().then(f), catch: unavailable })
 
       const writeBatch = Effect.fn("AuditRepository.writeBatch")(function*(batch: AuditBatch) {
-        return yield* use((db) =>
-          db.transaction(async (tx) => {
-            const { rowCount } = await tx.query(insertEvents(batch))
-            await tx.query(upsertSessions(batch))
-            const missing = batch.events.length - rowCount
-            const conflicts = missing === 0 ? 0 : (await tx.one(countConflicts(batch))).n
-            return { inserted: rowCount, duplicates: missing - conflicts, conflicts }
-          })
-        )
+        return yield* use(async (db) => {
+          const { n: inserted } = await db.one(writeBatchStatement(batch))
+          const missing = batch.events.length - inserted
+          // Only a redelivery (or a collision) leaves events out: then tell the two apart.
+          const conflicts = missing === 0 ? 0 : (await db.one(countConflicts(batch))).n
+          return { inserted, duplicates: missing - conflicts, conflicts }
+        })
       })
 
       const events = Effect.fn("AuditRepository.events")(function*(sessionId: string, page: EventPage) {
