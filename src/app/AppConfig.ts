@@ -23,7 +23,7 @@ const settings = Config.all({
   sessionTtlSeconds: Config.Int("SESSION_TTL_SECONDS").pipe(Config.withDefault(3600)),
   endedSessionTtlSeconds: Config.Int("ENDED_SESSION_TTL_SECONDS").pipe(Config.withDefault(600)),
   idempotencyTtlSeconds: Config.Int("IDEMPOTENCY_TTL_SECONDS").pipe(Config.withDefault(86_400)),
-  sessionStreamMaxLen: Config.Int("SESSION_STREAM_MAXLEN").pipe(Config.withDefault(10_000)),
+  resumeWindowMs: Config.Int("RESUME_WINDOW_MS").pipe(Config.withDefault(60_000)),
   shardLogMaxLen: Config.Int("SHARD_LOG_MAXLEN").pipe(Config.withDefault(100_000)),
   commandMaxAttempts: Config.Int("COMMAND_MAX_ATTEMPTS").pipe(Config.withDefault(20)),
   snapshotCacheSessions: Config.Int("SNAPSHOT_CACHE_SESSIONS").pipe(Config.withDefault(10_000)),
@@ -44,7 +44,6 @@ const settings = Config.all({
   auditRetryBaseMs: Config.Int("AUDIT_RETRY_BASE_MS").pipe(Config.withDefault(500)),
   auditRedriveIntervalMs: Config.Int("AUDIT_REDRIVE_INTERVAL_MS").pipe(Config.withDefault(10_000)),
   auditReclaimIdleMs: Config.Int("AUDIT_RECLAIM_IDLE_MS").pipe(Config.withDefault(30_000)),
-  shardLogRetentionMs: Config.Int("SHARD_LOG_RETENTION_MS").pipe(Config.withDefault(600_000)),
   // Access control: auth is on when API_KEYS is set. Secrets are checked, never printed.
   apiKeys: list("API_KEYS"),
   tokenSecret: Config.String("TOKEN_SECRET").pipe(Config.withDefault("")),

@@ -17,7 +17,7 @@ import { ShardLogReader } from "../infra/ShardLogReader.ts"
 import { AppConfig } from "./AppConfig.ts"
 import { ContentionExceeded, IdempotencyKeyReused, SessionDeleted, VersionConflict } from "./errors.ts"
 import { makeKeyedMutex } from "./KeyedMutex.ts"
-import { decodeState, toNewEvent } from "./sessionCodec.ts"
+import { decodeState, encodeState, toNewEvent } from "./sessionCodec.ts"
 import { makeSnapshotCache } from "./SnapshotCache.ts"
 
 /** What a command led to, for the caller to render its answer from. */
@@ -121,11 +121,8 @@ export class CommandHandler extends Context.Service<CommandHandler, {
           return { _tag: "Unchanged", answer: { body: withEventId(body, basis.lastEventId ?? ""), replayed: false } } as Step
         }
 
-        let state = basis.state
-        const newEvents = decision.success.map((event, i) => {
-          state = evolve(state, event)
-          return toNewEvent(event, basis.version + i + 1, state)
-        })
+        const state = decision.success.reduce<SessionState | null>(evolve, basis.state)
+        const newEvents = decision.success.map((event, i) => toNewEvent(event, basis.version + i + 1))
         const version = basis.version + newEvents.length
         const ended = state === null || isTerminal(state.status)
         const body = options.render({ state, events: decision.success, version, serverTimeMs: basis.timeMs })
@@ -135,8 +132,7 @@ export class CommandHandler extends Context.Service<CommandHandler, {
           expectedLastEventId: basis.lastEventId ?? "",
           decidedAtMs: basis.cached ? basis.timeMs : undefined,
           events: newEvents,
-          // The state after the last event is the new snapshot, already encoded once.
-          state: state === null ? null : newEvents[newEvents.length - 1]!.stateAfter,
+          state: state === null ? null : encodeState(state),
           ended,
           deadlineMs: state === null ? null : nextDueOf(state),
           idempotency: options.idempotency === undefined

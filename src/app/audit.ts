@@ -22,8 +22,7 @@ const auditSettingsLayer = Layer.unwrap(
       jobAttempts: config.auditJobAttempts,
       retryBaseMs: config.auditRetryBaseMs,
       redriveIntervalMs: config.auditRedriveIntervalMs,
-      reclaimIdleMs: config.auditReclaimIdleMs,
-      shardLogRetentionMs: config.shardLogRetentionMs
+      reclaimIdleMs: config.auditReclaimIdleMs
     })
   })
 )

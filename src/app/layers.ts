@@ -29,7 +29,7 @@ const infraLayer = Layer.unwrap(
         shardCount: config.shardCount,
         sessionTtlSeconds: config.sessionTtlSeconds,
         endedSessionTtlSeconds: config.endedSessionTtlSeconds,
-        sessionStreamMaxLen: config.sessionStreamMaxLen,
+        resumeWindowMs: config.resumeWindowMs,
         shardLogMaxLen: config.shardLogMaxLen,
         idempotencyTtlSeconds: config.idempotencyTtlSeconds
       })

@@ -5,13 +5,13 @@ import type { NewEvent, StoredEvent } from "../infra/EventStore.ts"
 export const encodeState = (state: SessionState): string => JSON.stringify(state)
 export const decodeState = (json: string): SessionState => JSON.parse(json) as SessionState
 
-export const toNewEvent = (event: SessionEvent, version: number, stateAfter: SessionState | null): NewEvent => ({
+export const toNewEvent = (event: SessionEvent, version: number): NewEvent => ({
   type: event.type,
   version,
   at: event.at,
-  payload: JSON.stringify(eventPayload(event)),
-  stateAfter: stateAfter === null ? "" : encodeState(stateAfter)
+  payload: JSON.stringify(eventPayload(event))
 })
 
-export const fromStoredEvent = (stored: StoredEvent): SessionEvent =>
+/** A session-stream event or a shard-log entry: both carry the event's type, time and payload. */
+export const fromStoredEvent = (stored: Pick<StoredEvent, "type" | "at" | "payload">): SessionEvent =>
   eventFromStored(stored.type, stored.at, JSON.parse(stored.payload) as Record<string, unknown>)

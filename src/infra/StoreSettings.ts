@@ -14,8 +14,11 @@ export interface StoreSettingsShape {
   readonly sessionTtlSeconds: number
   /** TTL of a session's keys once it ended or was deleted. */
   readonly endedSessionTtlSeconds: number
-  /** Approximate cap (`MAXLEN ~`) of one session's stream. */
-  readonly sessionStreamMaxLen: number
+  /**
+   * The resume window: a session's stream keeps the events of this last span (trimmed with
+   * `MINID ~` at each commit, so a little more), and the shard logs keep audited entries this long.
+   */
+  readonly resumeWindowMs: number
   /** Approximate cap (`MAXLEN ~`) of one shard log. */
   readonly shardLogMaxLen: number
   readonly idempotencyTtlSeconds: number
@@ -27,7 +30,7 @@ const validate = (settings: StoreSettingsShape): string | undefined => {
     "shardCount",
     "sessionTtlSeconds",
     "endedSessionTtlSeconds",
-    "sessionStreamMaxLen",
+    "resumeWindowMs",
     "shardLogMaxLen",
     "idempotencyTtlSeconds"
   ])
@@ -42,7 +45,7 @@ export class StoreSettings extends Context.Service<StoreSettings, StoreSettingsS
     shardCount: 16,
     sessionTtlSeconds: 3600,
     endedSessionTtlSeconds: 600,
-    sessionStreamMaxLen: 10_000,
+    resumeWindowMs: 60_000,
     shardLogMaxLen: 100_000,
     idempotencyTtlSeconds: 86_400
   }

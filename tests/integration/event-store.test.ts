@@ -40,15 +40,12 @@ const event = (version: number, type = "CYCLE_SWITCHED"): NewEvent => ({
   type,
   version,
   at: 1_700_000_000_000 + version,
-  payload: JSON.stringify({ n: version }),
-  stateAfter: JSON.stringify({ version })
+  payload: JSON.stringify({ n: version })
 })
 
 const request = (sessionId: string, expectedVersion: number, count = 1, overrides: Partial<CommitRequest> = {}) => {
   const state = overrides.state === undefined ? JSON.stringify({ version: expectedVersion + count }) : overrides.state
-  // The last event's state-after is the new snapshot ("" when the commit deletes the session).
   const events = Array.from({ length: count }, (_, i) => event(expectedVersion + i + 1))
-    .map((e, i) => (i === count - 1 ? { ...e, stateAfter: state ?? "" } : e))
   return {
     sessionId,
     expectedVersion,
@@ -217,7 +214,7 @@ describe("EventStore streams", () => {
     expect(log).toHaveLength(2)
     expect(log[1]?.[1]).toEqual([
       "sid", id, "v", "2", "t", "CYCLE_SWITCHED", "at", String(event(2).at), "p", event(2).payload,
-      "e", eventIds[1], "s", event(2).stateAfter, "c", eventIds[0]
+      "e", eventIds[1], "c", eventIds[0], "d", ""
     ])
   })
 

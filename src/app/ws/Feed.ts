@@ -1,11 +1,12 @@
 import { Effect, Result } from "effect"
+import { evolve, type SessionState } from "../../domain/index.ts"
 import type { EventStore } from "../../infra/EventStore.ts"
 import type { ServerClock } from "../../infra/ServerClock.ts"
-import type { LogEntry } from "../../infra/ShardLogReader.ts"
+import { deletesSession, type LogEntry } from "../../infra/streamEntries.ts"
 import { streamIdMs } from "../../infra/streamIds.ts"
 import type { CommandHandler } from "../CommandHandler.ts"
 import type { CloseReason, Metrics } from "../metrics.ts"
-import { decodeState } from "../sessionCodec.ts"
+import { fromStoredEvent } from "../sessionCodec.ts"
 import { planCatchUp } from "./catchUp.ts"
 import type { FanOut } from "./FanOut.ts"
 import {
@@ -30,6 +31,8 @@ interface Rendered {
   /** Encoded once: a session's sockets all send the same bytes. */
   readonly frame: Buffer
   readonly now: number
+  /** The session after the entry; null when the entry deleted it. */
+  readonly state: SessionState | null
 }
 
 export interface FeedDeps {
@@ -38,27 +41,33 @@ export interface FeedDeps {
   readonly handler: CommandHandler["Service"]
   readonly clock: ServerClock["Service"]
   readonly metrics: Metrics["Service"]
-  /** The frame of a live entry, rendered once for every socket of its session. */
-  readonly renderLive: (entry: LogEntry) => Rendered
+  /**
+   * The frame of a live entry and the state it leads to, folded from the state before it and rendered
+   * once for every socket of its session; undefined when neither that state nor the result is known.
+   */
+  readonly renderLive: (entry: LogEntry, before: SessionState | undefined) => Rendered | undefined
 }
 
 const wireEventOf = (entry: LogEntry): WireEvent =>
   ({ id: entry.eventId, type: entry.type, version: entry.version, at: entry.at, payload: entry.payload })
 
 /**
- * Renders each live entry once: the fan-out hands the same entry to every subscriber of its session
- * one after the other, so remembering the last one is enough.
+ * Folds and renders each live entry once: the fan-out hands the same entry to every subscriber of its
+ * session one after the other, so remembering the last one is enough, and a feed that holds no state
+ * (a resume that replayed nothing) takes the one another feed of the session folded.
  */
 export const liveRenderer = (clock: ServerClock["Service"]) => {
   let last: { readonly entry: LogEntry; readonly rendered: Rendered } | undefined
-  return (entry: LogEntry): Rendered => {
+  return (entry: LogEntry, before: SessionState | undefined): Rendered | undefined => {
     if (last?.entry !== entry) {
+      if (before === undefined) return undefined
       const now = Effect.runSync(clock.nowMs)
       const event = wireEventOf(entry)
-      const text = entry.stateAfter === ""
+      const state = deletesSession(entry) ? null : evolve(before, fromStoredEvent(entry))
+      const text = state === null
         ? sessionDeletedFrame(entry.sessionId, event, now)
-        : stateUpdateFrame(entry.sessionId, decodeState(entry.stateAfter), event, now)
-      last = { entry, rendered: { frame: Buffer.from(text), now } }
+        : stateUpdateFrame(entry.sessionId, state, event, now)
+      last = { entry, rendered: { frame: Buffer.from(text), now, state } }
     }
     return last.rendered
   }
@@ -73,6 +82,8 @@ export const liveRenderer = (clock: ServerClock["Service"]) => {
 export class Feed {
   /** Version of the last event or state sent; live entries at or below it were already covered. */
   private lastVersion = 0
+  /** The session at lastVersion, which the next live entry is folded into; undefined when not known. */
+  private state: SessionState | undefined
   /** Live entries held back while catching up; null once live. */
   private held: Array<LogEntry> | null = []
   private pendingCatchUps = 0
@@ -138,6 +149,7 @@ export class Feed {
     if (plan._tag === "Sync") {
       this.outlet.send(stateSyncFrame(this.sessionId, plan.state, plan.lastEventId, now))
       this.lastVersion = plan.state.version
+      this.state = plan.state
     } else {
       for (const { event, state } of plan.events) {
         if (state === null) {
@@ -148,6 +160,8 @@ export class Feed {
       }
       const last = plan.events.at(-1)?.event
       this.lastVersion = last?.version ?? plan.sinceVersion
+      // Replaying nothing leaves the state this feed held, when it is the one at `since`.
+      this.state = plan.events.at(-1)?.state ?? (this.state?.version === this.lastVersion ? this.state : undefined)
       this.outlet.send(resumedFrame(this.sessionId, {
         since: plan.since,
         replayed: plan.events.length,
@@ -168,18 +182,26 @@ export class Feed {
 
   private deliver(entry: LogEntry): void {
     if (entry.version <= this.lastVersion) return
-    this.lastVersion = entry.version
-    const { metrics } = this.deps
+    let rendered: Rendered | undefined
     try {
-      const { frame, now } = this.deps.renderLive(entry)
-      if (this.outlet.send(frame)) {
-        metrics.eventsFannedOut.inc()
-        metrics.deliveryLag.observe(Math.max(0, now - streamIdMs(entry.eventId)) / 1000)
-      }
+      // An entry past the next version (one went missing) has nothing here to be folded into.
+      rendered = entry.version === this.lastVersion + 1 ? this.deps.renderLive(entry, this.state) : undefined
     } catch {
-      // A snapshot that does not decode must not stop the fan-out to the session's other sockets.
+      // An event that does not decode must not stop the fan-out to the session's other sockets.
       return this.outlet.close(CloseCode.internalError, "internal error")
     }
-    if (entry.stateAfter === "") this.outlet.close(CloseCode.normal, "session deleted", "session_deleted")
+    if (rendered === undefined) {
+      // Rather than a wrong state, the whole state again (once: a catch-up pending covers this entry).
+      if (this.held === null) this.resync()
+      return
+    }
+    this.lastVersion = entry.version
+    this.state = rendered.state ?? undefined
+    const { metrics } = this.deps
+    if (this.outlet.send(rendered.frame)) {
+      metrics.eventsFannedOut.inc()
+      metrics.deliveryLag.observe(Math.max(0, rendered.now - streamIdMs(entry.eventId)) / 1000)
+    }
+    if (rendered.state === null) this.outlet.close(CloseCode.normal, "session deleted", "session_deleted")
   }
 }

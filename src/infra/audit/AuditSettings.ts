@@ -24,8 +24,6 @@ export interface AuditSettingsShape {
   readonly redriveIntervalMs: number
   /** How long a dead consumer's entries, or a dead worker's job, wait before another takes them over. */
   readonly reclaimIdleMs: number
-  /** Audited shard-log entries are kept this long for readers resuming after a reconnect, then trimmed. */
-  readonly shardLogRetentionMs: number
 }
 
 const validate = (settings: AuditSettingsShape): string | undefined => {
@@ -37,8 +35,7 @@ const validate = (settings: AuditSettingsShape): string | undefined => {
     "jobAttempts",
     "retryBaseMs",
     "redriveIntervalMs",
-    "reclaimIdleMs",
-    "shardLogRetentionMs"
+    "reclaimIdleMs"
   ])
 }
 
@@ -53,8 +50,7 @@ export class AuditSettings extends Context.Service<AuditSettings, AuditSettingsS
     jobAttempts: 8,
     retryBaseMs: 500,
     redriveIntervalMs: 10_000,
-    reclaimIdleMs: 30_000,
-    shardLogRetentionMs: 600_000
+    reclaimIdleMs: 30_000
   }
 
   static layer(overrides: Partial<AuditSettingsShape> = {}): Layer.Layer<AuditSettings, InvalidAuditSettings> {
