@@ -72,7 +72,7 @@ it("trims what the audit has taken once it is older than the retention, and neve
   const prefix = testPrefix("audit-trim")
   prefixes.push(prefix)
   // Reclaiming is far off: the dead consumer's entries stay pending throughout.
-  const worker = { shardLogRetentionMs: 1, auditReclaimIdleMs: 60_000 }
+  const worker = { resumeWindowMs: 1, auditReclaimIdleMs: 60_000 }
   const audited = await withServer(prefix, "all", worker, async (s) => {
     const ids = await runSessions(s.baseUrl, 10)
     await expectAuditMatchesRedis(prefix, testDatabaseUrl(), ids)

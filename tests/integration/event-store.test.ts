@@ -218,6 +218,33 @@ describe("EventStore streams", () => {
     ])
   })
 
+  it("keeps in the session stream the events of the resume window, trimming older ones as commits arrive", async () => {
+    const windowMs = 300
+    const windowed = ManagedRuntime.make(storeLayer(prefix, { ...settings, resumeWindowMs: windowMs }))
+    try {
+      const id = randomUUID()
+      const commitIn = (req: CommitRequest) => windowed.runPromise(Effect.flatMap(Effect.service(EventStore), (s) => s.commit(req)))
+      // More events than one stream node holds, so that whole nodes fall out of the window.
+      expect(await commitIn(request(id, 0, 300))).toMatchObject({ _tag: "Committed", version: 300 })
+      await new Promise((resolve) => setTimeout(resolve, windowMs + 100))
+      const recent: Array<string> = []
+      for (let version = 301; version <= 305; version++) {
+        const outcome = await commitIn(request(id, version - 1, 1))
+        if (outcome._tag !== "Committed") throw new Error(`commit of version ${version}: ${outcome._tag}`)
+        recent.push(...outcome.eventIds)
+      }
+      const stream = await (await raw()).xrange(keys.session(id).events, "-", "+")
+      // Approximate trimming keeps at most a node of older events, and every event of the window, without a gap.
+      expect(stream.length).toBeLessThan(200)
+      expect(stream.slice(-5).map(([streamId]) => streamId)).toEqual(recent)
+      expect(stream.map(([, fields]) => Number(fields[1]))).toEqual(
+        Array.from({ length: stream.length }, (_, i) => 305 - stream.length + 1 + i)
+      )
+    } finally {
+      await windowed.dispose()
+    }
+  })
+
   it("readEvents returns events oldest first; afterId is exclusive; count limits", async () => {
     const id = randomUUID()
     const { eventIds } = await committed(request(id, 0, 3))

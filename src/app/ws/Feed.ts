@@ -160,19 +160,27 @@ export class Feed {
       }
       const last = plan.events.at(-1)?.event
       this.lastVersion = last?.version ?? plan.sinceVersion
-      // Replaying nothing leaves the state this feed held, when it is the one at `since`.
-      this.state = plan.events.at(-1)?.state ?? (this.state?.version === this.lastVersion ? this.state : undefined)
       this.outlet.send(resumedFrame(this.sessionId, {
         since: plan.since,
         replayed: plan.events.length,
         version: this.lastVersion,
         lastEventId: last?.id ?? plan.since
       }, now))
+      // Replaying nothing leaves the state at `since` to be found: the one held here, else the snapshot.
+      this.state = plan.events.at(-1)?.state ??
+        (this.state?.version === this.lastVersion ? this.state : await this.snapshotAt(this.lastVersion))
+      if (this.stopped) return
     }
     const held = this.held ?? []
     // Another catch-up queued behind this one keeps holding for itself.
     this.held = this.pendingCatchUps > 1 ? [] : null
     for (const entry of held) this.deliver(entry)
+  }
+
+  /** The session's snapshot when it is still at `version`; else undefined, and the next live entry resyncs. */
+  private async snapshotAt(version: number): Promise<SessionState | undefined> {
+    const read = await Effect.runPromise(Effect.result(this.deps.handler.read(this.sessionId)))
+    return Result.isSuccess(read) && read.success.state.version === version ? read.success.state : undefined
   }
 
   private onEntry(entry: LogEntry): void {
