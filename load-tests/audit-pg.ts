@@ -19,12 +19,12 @@ import { parseArgs } from "node:util"
 import { Effect, Layer, ManagedRuntime, Result } from "effect"
 import { type Command, decide, eventPayload, evolve, type SessionState } from "../src/domain/index.ts"
 import type { AuditBatch, AuditEvent, AuditSnapshot } from "../src/infra/audit/AuditBatch.ts"
+import type { readSettings as readSettingsType } from "../src/app/AppConfig.ts"
 import type { AuditSettings as AuditSettingsType } from "../src/infra/audit/AuditSettings.ts"
 import type { AuditRepository as AuditRepositoryType } from "../src/infra/pg/AuditRepository.ts"
 import { median } from "./harness/report.ts"
 import { processTreeCpuSeconds } from "./harness/resources.ts"
-import { startPostgresServer } from "./harness/servers.ts"
-import { createSessionBody } from "./scenarios/sessions.ts"
+import { startOwnPostgres } from "../tests/support/postgresServer.ts"
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     shards: { type: "string", default: "16" }
   }
 })
+const DAY_MS = 86_400_000
 const runs = Number(values.runs)
 const sessionCount = Number(values.sessions)
 const switchCount = Number(values.switches)
@@ -112,16 +113,17 @@ const batchesOf = (events: ReadonlyArray<{ event: AuditEvent; snapshot: AuditSna
 const workload = () => {
   let now = Date.now() - 3_600_000
   const models = Array.from({ length: sessionCount }, (_, i) => {
-    const body = createSessionBody(crypto.randomUUID())
-    return { model: new SessionModel(body.session_id, i % shards), body }
+    const sessionId = crypto.randomUUID()
+    return { model: new SessionModel(sessionId, i % shards), sessionId }
   })
   const setup: Array<{ event: AuditEvent; snapshot: AuditSnapshot; shard: number }> = []
-  for (const { model, body } of models) {
+  // Two clocks of a day each, as the benches' sessions.
+  for (const { model, sessionId } of models) {
     const input = {
-      sessionId: body.session_id,
+      sessionId,
       syncMode: "per_participant" as const,
-      totalTimeMs: body.total_time_ms,
-      participants: body.participants.map((p) => ({ participantId: p.participant_id, totalTimeMs: p.total_time_ms }))
+      totalTimeMs: DAY_MS,
+      participants: [crypto.randomUUID(), crypto.randomUUID()].map((participantId) => ({ participantId, totalTimeMs: DAY_MS }))
     }
     for (const command of [{ type: "CreateSession", input } as const, { type: "StartSession" } as const]) {
       for (const event of model.apply(command, (now += 1))) setup.push({ event, snapshot: model.snapshot(), shard: model.shard })
@@ -138,12 +140,17 @@ const workload = () => {
 interface CheckoutModules {
   readonly AuditRepository: typeof AuditRepositoryType
   readonly AuditSettings: typeof AuditSettingsType
+  readonly readSettings: typeof readSettingsType
 }
 
 const modulesOf = async (checkout: Checkout): Promise<CheckoutModules> => {
   const load = (file: string) => import(pathToFileURL(path.join(checkout.dir, file)).href)
-  const [repository, settings] = await Promise.all([load("src/infra/pg/AuditRepository.ts"), load("src/infra/audit/AuditSettings.ts")])
-  return { AuditRepository: repository.AuditRepository, AuditSettings: settings.AuditSettings }
+  const [repository, settings, config] = await Promise.all([
+    load("src/infra/pg/AuditRepository.ts"),
+    load("src/infra/audit/AuditSettings.ts"),
+    load("src/app/AppConfig.ts")
+  ])
+  return { AuditRepository: repository.AuditRepository, AuditSettings: settings.AuditSettings, readSettings: config.readSettings }
 }
 
 /** Runs the batches `concurrency` at a time, in order, as the worker takes jobs. */
@@ -155,31 +162,28 @@ const writeAll = async (write: (batch: AuditBatch) => Promise<unknown>, batches:
 }
 
 const main = async () => {
-  const server = await startPostgresServer()
+  const server = await startOwnPostgres({ durable: true })
   const results = new Map<string, Array<{ cpuUsPerEvent: number; wallMs: number }>>()
   try {
     const modules = new Map(await Promise.all(checkouts.map(async (c) => [c.name, await modulesOf(c)] as const)))
     for (let run = 1; run <= runs; run++) {
       const { setup, switches, events } = workload()
       for (const checkout of checkouts) {
-        const { AuditRepository, AuditSettings } = modules.get(checkout.name)!
+        const { AuditRepository, AuditSettings, readSettings } = modules.get(checkout.name)!
         const database = `audit_pg_${checkout.name.replace(/\W/g, "_")}_${run}`
-        const runtime = ManagedRuntime.make(AuditRepository.layer.pipe(Layer.provide(AuditSettings.layer({
-          databaseUrl: server.databaseUrl(database),
-          autoMigrate: true,
-          workerConcurrency: concurrency
-        }))))
+        const settings = readSettings({ databaseUrl: server.databaseUrl(database), databaseAutoMigrate: true, auditWorkerConcurrency: concurrency })
+        const runtime = ManagedRuntime.make(AuditRepository.layer.pipe(Layer.provide(Layer.unwrap(Effect.map(settings, AuditSettings.layerFrom)))))
         const write = (batch: AuditBatch) =>
           runtime.runPromise(Effect.flatMap(Effect.service(AuditRepository), (r) => r.writeBatch(batch)))
         try {
           await writeAll(write, setup)
           // Let the background writers settle after the setup (and the migrations' catalog work).
           await new Promise((resolve) => setTimeout(resolve, 1000))
-          const before = await processTreeCpuSeconds(server.pid)
+          const before = await processTreeCpuSeconds(server.pid())
           const t0 = performance.now()
           await writeAll(write, switches)
           const wallMs = performance.now() - t0
-          const after = await processTreeCpuSeconds(server.pid)
+          const after = await processTreeCpuSeconds(server.pid())
           const cpuUsPerEvent = Math.round((((after ?? 0) - (before ?? 0)) * 1e6) / events)
           results.set(checkout.name, [...(results.get(checkout.name) ?? []), { cpuUsPerEvent, wallMs }])
           console.log(`run ${run} ${checkout.name}: ${events} events in ${switches.length} batches, ` +
@@ -191,7 +195,7 @@ const main = async () => {
       }
     }
   } finally {
-    await server.stop()
+    await server.close()
   }
   console.log(`\nmedians of ${runs} runs (${sessionCount} sessions, ${batchEvents} events per batch, concurrency ${concurrency})`)
   for (const [name, rows] of results) {

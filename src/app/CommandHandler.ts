@@ -18,7 +18,7 @@ import { AppConfig } from "./AppConfig.ts"
 import { ContentionExceeded, IdempotencyKeyReused, SessionDeleted, VersionConflict } from "./errors.ts"
 import { makeKeyedMutex } from "./KeyedMutex.ts"
 import { decodeOutcome, encodeOutcome } from "./outcomeCodec.ts"
-import { decodeState, toNewEvent } from "./sessionCodec.ts"
+import { decodeState, encodeState, toNewEvent } from "./sessionCodec.ts"
 import { makeSnapshotCache } from "./SnapshotCache.ts"
 
 /** What a command led to: the session after it and the events it wrote, for each caller to render. */
@@ -136,17 +136,13 @@ export class CommandHandler extends Context.Service<CommandHandler, {
           }))
         }
 
-        let state = basis.state
-        const newEvents = events.map((event, i) => {
-          state = evolve(state, event)
-          return toNewEvent(event, basis.version + i + 1, state)
-        })
-        const after = state
+        const after = events.reduce<SessionState | null>(evolve, basis.state)
+        const newEvents = events.map((event, i) => toNewEvent(event, basis.version + i + 1))
         const version = basis.version + newEvents.length
         const ended = after === null || isTerminal(after.status)
         const outcome: Outcome = { state: after, events, version, lastEventId: "", serverTimeMs: basis.timeMs, replayed: false }
-        // The state after the last event is the new snapshot, already encoded once.
-        const encodedState = newEvents[newEvents.length - 1]!.stateAfter
+        // Encoded once: the new snapshot, and the idempotency record's state.
+        const encodedState = after === null ? "" : encodeState(after)
         return Effect.map(
           store.commit({
             sessionId,

@@ -2,10 +2,10 @@ import { Context, Effect, Latch, Layer, Semaphore } from "effect"
 import { dueAtOf } from "../domain/index.ts"
 import { DueIndex } from "../infra/DueIndex.ts"
 import { ServerClock } from "../infra/ServerClock.ts"
-import { type LogEntry, ShardLogReader } from "../infra/ShardLogReader.ts"
+import { ShardLogReader } from "../infra/ShardLogReader.ts"
+import type { LogEntry } from "../infra/streamEntries.ts"
 import { CommandHandler } from "./CommandHandler.ts"
 import { DueQueue } from "./DueQueue.ts"
-import { decodeState } from "./sessionCodec.ts"
 
 export interface SchedulerOptions {
   /** How far ahead the scheduler keeps deadlines in memory (default 60 s). */
@@ -29,7 +29,7 @@ const RETRY_AFTER_FAILURE_MS = 200
 
 /**
  * Fires every warning and timeout on time, by itself. It learns each session's next due instant from
- * the shard logs as commits happen (each entry carries the state after it) and, as a safety net, from
+ * the shard logs as commits happen (each entry carries it) and, as a safety net, from
  * the deadline index every `resyncMs`; it sleeps until the earliest one, then settles the due sessions
  * through the same decide/commit path as a client's command. Several schedulers may race: the version
  * check lets exactly one commit, and the others find nothing due.
@@ -62,11 +62,10 @@ export class Scheduler extends Context.Service<Scheduler, {
           if (earliest === undefined || due < earliest) wake.openUnsafe()
         }
 
+        const runSync = Effect.runSyncWith(yield* Effect.context<never>())
         yield* reader.listen((entries: ReadonlyArray<LogEntry>) => {
-          const now = Effect.runSync(clock.nowMs)
-          for (const entry of entries) {
-            track(entry.sessionId, entry.stateAfter === "" ? null : dueAtOf(decodeState(entry.stateAfter)), now)
-          }
+          const now = runSync(clock.nowMs)
+          for (const entry of entries) track(entry.sessionId, entry.dueAt, now)
         })
 
         const resync = Effect.gen(function*() {

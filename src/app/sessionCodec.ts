@@ -1,17 +1,16 @@
-import { eventFromStored, eventPayload, type SessionEvent, type SessionState } from "../domain/index.ts"
+import { eventFromStored, eventPayload, type SessionEvent } from "../domain/index.ts"
 import type { NewEvent, StoredEvent } from "../infra/EventStore.ts"
-import { encodeState } from "../infra/snapshotCodec.ts"
 
 /** States are stored in the versioned form of `snapshotCodec`, which the audit's PostgreSQL rows read too. */
 export { decodeState, encodeState } from "../infra/snapshotCodec.ts"
 
-export const toNewEvent = (event: SessionEvent, version: number, stateAfter: SessionState | null): NewEvent => ({
+export const toNewEvent = (event: SessionEvent, version: number): NewEvent => ({
   type: event.type,
   version,
   at: event.at,
-  payload: JSON.stringify(eventPayload(event)),
-  stateAfter: stateAfter === null ? "" : encodeState(stateAfter)
+  payload: JSON.stringify(eventPayload(event))
 })
 
-export const fromStoredEvent = (stored: StoredEvent): SessionEvent =>
+/** A session-stream event or a shard-log entry: both carry the event's type, time and payload. */
+export const fromStoredEvent = (stored: Pick<StoredEvent, "type" | "at" | "payload">): SessionEvent =>
   eventFromStored(stored.type, stored.at, JSON.parse(stored.payload) as Record<string, unknown>)

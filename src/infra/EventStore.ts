@@ -3,6 +3,9 @@ import { makeKeySchema } from "./keys.ts"
 import { RedisClient, type RedisUnavailable } from "./RedisClient.ts"
 import { commitScript, loadScript } from "./scripts.ts"
 import { StoreSettings } from "./StoreSettings.ts"
+import { type StoredEvent, toStoredEvent } from "./streamEntries.ts"
+
+export { type StoredEvent, toStoredEvent } from "./streamEntries.ts"
 
 export interface NewEvent {
   readonly type: string
@@ -12,11 +15,6 @@ export interface NewEvent {
   readonly at: number
   /** JSON. */
   readonly payload: string
-  /**
-   * JSON snapshot of the session after this event, carried in the shard log for consumers ("" once
-   * deleted). The last event's is the commit's new snapshot, so it travels to Redis only once.
-   */
-  readonly stateAfter: string
 }
 
 export interface IdempotencyRecord {
@@ -74,14 +72,6 @@ export type CommitOutcome =
   | { readonly _tag: "Stale" }
   | { readonly _tag: "Replayed"; readonly record: IdempotencyRecord }
 
-export interface StoredEvent {
-  readonly id: string
-  readonly version: number
-  readonly type: string
-  readonly at: number
-  readonly payload: string
-}
-
 export interface EventStoreShape {
   readonly shardOf: (sessionId: string) => number
   readonly load: (sessionId: string, idempotencyKey?: string) => Effect.Effect<Loaded, RedisUnavailable>
@@ -98,26 +88,12 @@ export interface EventStoreShape {
 /** Versions must step by one from expectedVersion: anything else is a bug in the caller. */
 const checkEventVersions = (request: CommitRequest): string | undefined => {
   if (request.events.length === 0) return "commit needs at least one event"
-  if (request.events.at(-1)!.stateAfter !== (request.state ?? "")) return "the last event's stateAfter must be the new state"
   const misnumbered = request.events.findIndex((event, i) => event.version !== request.expectedVersion + i + 1)
   return misnumbered === -1
     ? undefined
     : `event ${misnumbered} has version ${request.events[misnumbered]?.version}, expected ${
       request.expectedVersion + misnumbered + 1
     }`
-}
-
-/** One session-stream entry as XRANGE and XREVRANGE return it. */
-export const toStoredEvent = ([id, fields]: [string, Array<string>]): StoredEvent => {
-  const values = new Map<string, string>()
-  for (let i = 0; i + 1 < fields.length; i += 2) values.set(fields[i]!, fields[i + 1]!)
-  return {
-    id,
-    version: Number(values.get("v")),
-    type: values.get("t") ?? "",
-    at: Number(values.get("at")),
-    payload: values.get("p") ?? ""
-  }
 }
 
 export class EventStore extends Context.Service<EventStore, EventStoreShape>()("synckairos/infra/EventStore") {
@@ -147,7 +123,7 @@ export class EventStore extends Context.Service<EventStore, EventStoreShape>()("
           idempotency: request.idempotency === null
             ? null
             : { ...request.idempotency, ttlSeconds: settings.idempotencyTtlSeconds },
-          sessionStreamMaxLen: settings.sessionStreamMaxLen,
+          resumeWindowMs: settings.resumeWindowMs,
           shardLogMaxLen: settings.shardLogMaxLen,
           expectedLastEventId: request.expectedLastEventId,
           decidedAtMs: request.decidedAtMs

@@ -4,27 +4,9 @@ import { makeKeySchema } from "./keys.ts"
 import { readLogLook } from "./logLook.ts"
 import { RedisClient, RedisUnavailable } from "./RedisClient.ts"
 import { StoreSettings } from "./StoreSettings.ts"
+import { type LogEntry, type RawStreamEntry, toLogEntry } from "./streamEntries.ts"
 
-/** One committed event as the shard log carries it. */
-export interface LogEntry {
-  /** Id of the entry in the shard log. */
-  readonly logId: string
-  readonly shard: number
-  readonly sessionId: string
-  readonly version: number
-  readonly type: string
-  readonly at: number
-  readonly payload: string
-  /** Id of the event in the session's own stream: what clients see and resume from. */
-  readonly eventId: string
-  /** The session's snapshot JSON after this event; empty when the event deleted the session. */
-  readonly stateAfter: string
-  /**
-   * Which session of this id: the stream id of its first event (a session id may be deleted and
-   * created again); "" for sessions created before entries carried it.
-   */
-  readonly incarnation: string
-}
+export type { LogEntry } from "./streamEntries.ts"
 
 export type LogListener = (entries: ReadonlyArray<LogEntry>) => void
 
@@ -44,24 +26,6 @@ export interface ShardLogReaderOptions {
   readonly batch?: number
 }
 
-/** One shard-log entry as XRANGE, XREAD and XREADGROUP return it. */
-export const toEntry = (shard: number, [logId, fields]: [string, Array<string>]): LogEntry => {
-  const f = new Map<string, string>()
-  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!)
-  return {
-    logId,
-    shard,
-    sessionId: f.get("sid") ?? "",
-    version: Number(f.get("v")),
-    type: f.get("t") ?? "",
-    at: Number(f.get("at")),
-    payload: f.get("p") ?? "",
-    eventId: f.get("e") ?? "",
-    stateAfter: f.get("s") ?? "",
-    incarnation: f.get("c") ?? ""
-  }
-}
-
 /** What commit-7 publishes on a shard's feed channel (see its header). */
 export interface FeedMessage {
   /** Id of the log entry before these; the reader has seen all of the log up to it or it reads the log. */
@@ -71,8 +35,8 @@ export interface FeedMessage {
 
 /** Throws on a message of another shape: it did not come from a commit. */
 export const parseFeedMessage = (shard: number, message: string): FeedMessage => {
-  const [previousId, appended] = JSON.parse(message) as [string, Array<[string, Array<string>]>]
-  return { previousId, entries: appended.map((item) => toEntry(shard, item)) }
+  const [previousId, appended] = JSON.parse(message) as [string, Array<RawStreamEntry>]
+  return { previousId, entries: appended.map((item) => toLogEntry(shard, item)) }
 }
 
 /**
@@ -144,7 +108,7 @@ export class ShardLogReader extends Context.Service<ShardLogReader, {
               onSuccess: (raw): FollowerInput<LogEntry> => ({
                 _tag: "ReadDone",
                 shard,
-                entries: raw.map((item) => toEntry(shard, item)),
+                entries: raw.map((item) => toLogEntry(shard, item)),
                 more: raw.length >= batch
               })
             })

@@ -10,7 +10,11 @@ const schema = {
   sessionTtlSeconds: integer("SESSION_TTL_SECONDS", 3600, "a live session's keys expire this long after its last command"),
   endedSessionTtlSeconds: integer("ENDED_SESSION_TTL_SECONDS", 600, "TTL once a session ended or was deleted"),
   idempotencyTtlSeconds: integer("IDEMPOTENCY_TTL_SECONDS", 86_400, "how long an `Idempotency-Key` answer is kept"),
-  sessionStreamMaxLen: integer("SESSION_STREAM_MAXLEN", 10_000, "approximate cap (`MAXLEN ~`) of one session's event stream"),
+  resumeWindowMs: integer(
+    "RESUME_WINDOW_MS",
+    60_000,
+    "the resume window: a session's stream keeps the events of this last span (trimmed with `MINID ~` at each commit, so a little more), and the shard logs keep audited entries this long"
+  ),
   shardLogMaxLen: integer(
     "SHARD_LOG_MAXLEN",
     100_000,

@@ -24,7 +24,7 @@ export const shardOf = (sessionId: string, shardCount: number): number => fnv1a3
 
 export interface ShardKeys {
   readonly shard: number
-  /** Stream of every event of the shard (fan-out and audit read it). */
+  /** Stream of every event of the shard, without states (fan-out and audit read it); see commit-7. */
   readonly log: string
   /** Sharded pub/sub channel on which each commit publishes the log entries it appended. */
   readonly feed: string
@@ -39,9 +39,9 @@ export interface ShardKeys {
 
 export interface SessionKeys extends ShardKeys {
   readonly sessionId: string
-  /** Hash: v (version), s (state JSON), e (last session-stream id). */
+  /** Hash: v (version), s (state JSON), e (last session-stream id), c (incarnation): the one copy of the state. */
   readonly snapshot: string
-  /** The session's own event stream. */
+  /** The session's own event stream: the events of the resume window (StoreSettings.resumeWindowMs). */
   readonly events: string
   /** Hash f/e/b of one idempotency key of this session. */
   readonly idempotency: (key: string) => string

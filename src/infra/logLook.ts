@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto"
 import { Effect } from "effect"
-import { fieldsOf } from "./audit/groupInfo.ts"
+import { fieldsOf } from "./streamEntries.ts"
 import type { ShardKeys } from "./keys.ts"
 import type { RedisClient, RedisUnavailable } from "./RedisClient.ts"
 import { compareStreamIds } from "./streamIds.ts"

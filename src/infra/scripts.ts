@@ -111,7 +111,8 @@ export interface CommitInput {
     readonly body: string
     readonly ttlSeconds: number
   } | null
-  readonly sessionStreamMaxLen: number
+  /** The session stream keeps the events of this last span, ms. */
+  readonly resumeWindowMs: number
   readonly shardLogMaxLen: number
   readonly expectedLastEventId: string | undefined
   readonly decidedAtMs: number | undefined
@@ -149,16 +150,13 @@ export const commitScript: Script<CommitInput, CommitOutcome> = {
       input.idempotency?.fingerprint ?? "",
       input.idempotency?.body ?? "",
       String(input.idempotency?.ttlSeconds ?? 0),
-      String(input.sessionStreamMaxLen),
+      String(input.resumeWindowMs),
       String(input.shardLogMaxLen),
       input.expectedLastEventId ?? "",
       input.decidedAtMs === undefined ? "" : String(input.decidedAtMs),
       String(input.events.length)
     ]
-    input.events.forEach((event, i) => {
-      const isLast = i === input.events.length - 1
-      args.push(String(event.version), event.type, String(event.at), event.payload, isLast ? "" : event.stateAfter)
-    })
+    for (const event of input.events) args.push(String(event.version), event.type, String(event.at), event.payload)
     return args
   },
   decode: (reply) => {

@@ -12,12 +12,6 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 /** `Effect.runPromise(`, `Effect.runSync(`, `Effect.runFork(`...: every runner but the `...With(context)` ones. */
 const GLOBAL_RUN = /\bEffect\.run(?!\w*With\b)\w*\b/g
 
-/**
- * Files still on the global runtime, being moved to the app's. TODO: empty once the shard-log
- * follower (Feed.ts) and the scheduler (Scheduler.ts) capture their context.
- */
-const PENDING: ReadonlyArray<string> = ["src/app/Scheduler.ts", "src/app/ws/Feed.ts"]
-
 const sourceFiles = (dir: string): Array<string> =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name)
@@ -32,7 +26,7 @@ const globalRunsIn = (path: string): Array<string> =>
 
 it("runs no effect on Effect's global runtime", () => {
   const found = sourceFiles(join(ROOT, "src")).flatMap(globalRunsIn)
-  expect(found.filter((line) => !PENDING.some((file) => line.startsWith(`${file}:`)))).toEqual([])
+  expect(found).toEqual([])
 })
 
 it("finds a global run, and passes a run with the app's context", () => {

@@ -1,41 +1,31 @@
 import { describe, expect, it } from "vitest"
 import { makeSnapshotCache } from "../../src/app/SnapshotCache.ts"
-import { encodeState } from "../../src/app/sessionCodec.ts"
-import { evolve, type SessionState } from "../../src/domain/index.ts"
-import type { LogEntry } from "../../src/infra/ShardLogReader.ts"
+import { eventPayload, evolve, type SessionEvent, type SessionState } from "../../src/domain/index.ts"
+import type { LogEntry } from "../../src/infra/streamEntries.ts"
+import { at, configOf, ev, s } from "../domain/decider.spec.ts"
 
-// The cache never looks inside a state: new sessions told apart by their id (the marker) stand for any.
-const state = (marker: string): SessionState => evolve(null, {
-  type: "SESSION_CREATED",
-  at: 0,
-  config: {
-    sessionId: marker,
-    syncMode: "global",
-    participants: [{ participantId: "a", participantIndex: 0, totalTimeMs: 60_000, groupId: null }],
-    totalTimeMs: 60_000,
-    timePerCycleMs: null,
-    incrementMs: 0,
-    maxTimeMs: null,
-    actionOnTimeout: "end_session",
-    autoAdvance: false,
-    timeoutWarningsMs: [],
-    metadata: null
-  }
-})!
-const stored = (marker: string) => encodeState(state(marker))
-const snapshot = (version: number, marker = `v${version}`) => ({ version, lastEventId: `${version}-0`, state: state(marker) })
-const entry = (sessionId: string, version: number, stateAfter: string): LogEntry => ({
+/** A session of two participants switching turns: its state after each version, 1 to 12. */
+const history: ReadonlyArray<SessionEvent> = [
+  ev.created(configOf({ syncMode: "per_participant" }), at(0)),
+  ev.started(at(s(1))),
+  ...Array.from({ length: 10 }, (_, i) => ev.switched(at(s(2 + i)), i % 2 === 0 ? "A" : "B", i % 2 === 0 ? "B" : "A"))
+]
+const stateAt = (version: number): SessionState => history.slice(0, version).reduce<SessionState | null>(evolve, null)!
+const snapshot = (version: number) => ({ version, lastEventId: `${version}-0`, state: stateAt(version) })
+const entryOf = (sessionId: string, version: number, event: SessionEvent): LogEntry => ({
   logId: `${version}-1`,
   shard: 0,
   sessionId,
   version,
-  type: "CYCLE_SWITCHED",
-  at: 0,
-  payload: "{}",
+  type: event.type,
+  at: event.at,
+  payload: JSON.stringify(eventPayload(event)),
   eventId: `${version}-9`,
-  stateAfter,
-  incarnation: "1-9"
+  incarnation: "1-9",
+  dueAt: null
 })
+/** The log entry of the event that made version `version` of the session. */
+const entry = (sessionId: string, version: number): LogEntry => entryOf(sessionId, version, history[version - 1]!)
 
 describe("SnapshotCache", () => {
   it("returns what was remembered, and nothing for a session it never held", () => {
@@ -74,25 +64,35 @@ describe("SnapshotCache", () => {
     expect(cache.size()).toBe(0)
   })
 
-  it("takes newer versions of held sessions from the log, ignores older ones and sessions it does not hold", () => {
+  it("folds the next versions of held sessions from the log, ignores older ones and sessions it does not hold", () => {
     const cache = makeSnapshotCache(10)
     cache.remember("a", snapshot(5))
-    cache.observe([
-      entry("a", 4, stored("old")),
-      entry("b", 9, stored("other")),
-      entry("a", 6, stored("six")),
-      entry("a", 7, stored("seven"))
-    ])
-    expect(cache.get("a")).toEqual({ version: 7, lastEventId: "7-9", state: state("seven") })
+    cache.observe([entry("a", 4), entry("b", 9), entry("a", 6), entry("a", 7)])
+    expect(cache.get("a")).toEqual({ version: 7, lastEventId: "7-9", state: stateAt(7) })
     expect(cache.get("b")).toBeUndefined()
+  })
+
+  it("stays current over many commits from elsewhere, as the committing instance's state", () => {
+    const cache = makeSnapshotCache(10)
+    cache.remember("a", snapshot(2))
+    for (let version = 3; version <= 12; version++) cache.observe([entry("a", version)])
+    expect(cache.get("a")).toEqual({ version: 12, lastEventId: "12-9", state: stateAt(12) })
+    expect(cache.get("a")?.state.version).toBe(12)
+  })
+
+  it("drops a held session when an entry skips a version: nothing to fold it into", () => {
+    const cache = makeSnapshotCache(10)
+    cache.remember("a", snapshot(5))
+    cache.observe([entry("a", 7)])
+    expect(cache.get("a")).toBeUndefined()
   })
 
   it("drops a held session that the log shows deleted", () => {
     const cache = makeSnapshotCache(10)
     cache.remember("a", snapshot(5))
-    cache.observe([entry("a", 6, "")])
+    cache.observe([entryOf("a", 6, { type: "SESSION_DELETED", at: at(s(30)) })])
     expect(cache.get("a")).toBeUndefined()
-    cache.observe([entry("a", 7, stored("later"))])
+    cache.observe([entry("a", 7)])
     expect(cache.get("a")).toBeUndefined()
   })
 })

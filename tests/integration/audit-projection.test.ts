@@ -2,10 +2,10 @@
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type AuditBatch, batchOf } from "../../src/infra/audit/AuditBatch.ts"
+import { type AuditBatch, batchOf as batchOfEntries } from "../../src/infra/audit/AuditBatch.ts"
 import { AuditRepository } from "../../src/infra/pg/AuditRepository.ts"
-import { toEntry } from "../../src/infra/ShardLogReader.ts"
 import { makeKeySchema } from "../../src/infra/keys.ts"
+import { type LogEntry, toLogEntry } from "../../src/infra/streamEntries.ts"
 import { call, startServer, type TestServer, uuid } from "../support/app.ts"
 import { expectAuditMatchesRedis, runSessions } from "../support/audit.ts"
 import { auditReader, testDatabaseUrl } from "../support/postgres.ts"
@@ -36,7 +36,16 @@ const logEntriesOf = async (sessionId: string) => {
   const keys = makeKeySchema({ keyPrefix: server.prefix, shardCount: SHARDS })
   const { shard, log } = keys.session(sessionId)
   const raw = await redis.xrange(log, "-", "+")
-  return raw.map((item) => toEntry(shard, item)).filter((entry) => entry.sessionId === sessionId)
+  return raw.map((item) => toLogEntry(shard, item)).filter((entry) => entry.sessionId === sessionId)
+}
+
+/** The batch of these entries of one session, with its snapshot as Redis holds it now, as the projector makes it. */
+const batchOf = async (entries: ReadonlyArray<LogEntry>) => {
+  const sessionId = entries[0]!.sessionId
+  const snapshotKey = makeKeySchema({ keyPrefix: server.prefix, shardCount: SHARDS }).session(sessionId).snapshot
+  const [version, state, incarnation] = await redis.hmget(snapshotKey, "v", "s", "c")
+  const current = version == null || state == null ? [] : [{ sessionId, incarnation: incarnation ?? "", version: Number(version), state }]
+  return batchOfEntries(entries, current)
 }
 
 describe("the projector and the audit writer", () => {
@@ -70,7 +79,7 @@ describe("the projector and the audit writer", () => {
 
   it("write nothing new when a batch is delivered twice", async () => {
     const id = sessionIds[0]!
-    const batch = batchOf(await logEntriesOf(id))
+    const batch = await batchOf(await logEntriesOf(id))
     const audit = auditReader(testDatabaseUrl())
     try {
       const before = await audit.query("SELECT * FROM session_events WHERE session_id = $1 ORDER BY version", [id])
@@ -100,8 +109,8 @@ describe("the projector and the audit writer", () => {
       await audit.query("DELETE FROM session_events WHERE session_id = $1", [id])
       await audit.query("DELETE FROM sessions WHERE session_id = $1", [id])
       // The later batch lands first, as after a retry or on another worker.
-      expect(await write(batchOf(entries.slice(2)))).toMatchObject({ inserted: 2 })
-      expect(await write(batchOf(entries.slice(0, 2)))).toMatchObject({ inserted: 2 })
+      expect(await write(await batchOf(entries.slice(2)))).toMatchObject({ inserted: 2 })
+      expect(await write(await batchOf(entries.slice(0, 2)))).toMatchObject({ inserted: 2 })
       expect(await audit.session(id)).toMatchObject({ status: "paused", last_version: 4, snapshot_version: 4 })
       expect((await audit.session(id))?.["created_at"]).not.toBeNull()
     } finally {
@@ -145,8 +154,8 @@ describe("the projector and the audit writer", () => {
       const entries = await logEntriesOf(id)
       await audit.query("DELETE FROM session_events WHERE session_id = $1", [id])
       await audit.query("DELETE FROM sessions WHERE session_id = $1", [id])
-      expect(await write(batchOf(entries.slice(4)))).toMatchObject({ inserted: 2 })
-      expect(await write(batchOf(entries.slice(0, 4)))).toMatchObject({ inserted: 4 })
+      expect(await write(await batchOf(entries.slice(4)))).toMatchObject({ inserted: 2 })
+      expect(await write(await batchOf(entries.slice(0, 4)))).toMatchObject({ inserted: 4 })
       expect(await rows()).toEqual(everyEvent)
       expect(await audit.session(id)).toMatchObject(row)
     } finally {
@@ -156,7 +165,7 @@ describe("the projector and the audit writer", () => {
 
   it("count an event whose session version is already audited with another event as a conflict, not a duplicate", async () => {
     const entries = await logEntriesOf(sessionIds[1]!)
-    const reused = batchOf(entries.slice(0, 1).map((entry) => ({ ...entry, eventId: "1-1" })))
+    const reused = await batchOf(entries.slice(0, 1).map((entry) => ({ ...entry, eventId: "1-1" })))
     expect(await write(reused)).toEqual({ inserted: 0, duplicates: 0, conflicts: 1 })
   })
 

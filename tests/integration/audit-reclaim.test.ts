@@ -72,7 +72,7 @@ it("trims what the audit has taken once it is older than the retention, and neve
   const prefix = testPrefix("audit-trim")
   prefixes.push(prefix)
   // Reclaiming is far off: the dead consumer's entries stay pending throughout.
-  const worker = { shardLogRetentionMs: 1, auditReclaimIdleMs: 60_000 }
+  const worker = { resumeWindowMs: 1, auditReclaimIdleMs: 60_000 }
   const audited = await withServer(prefix, "all", worker, async (s) => {
     const ids = await runSessions(s.baseUrl, 10)
     await expectAuditMatchesRedis(prefix, testDatabaseUrl(), ids)
@@ -100,3 +100,18 @@ it("trims what the audit has taken once it is older than the retention, and neve
     await audit.close()
   }
 }, 90_000)
+
+it("keeps audited entries while they are inside the resume window", async () => {
+  const prefix = testPrefix("audit-window")
+  prefixes.push(prefix)
+  // Maintenance (and so trimming) runs every second; the window outlasts the test.
+  await withServer(prefix, "all", { resumeWindowMs: 60_000, auditReclaimIdleMs: 1000 }, async (s) => {
+    const ids = await runSessions(s.baseUrl, 10)
+    await expectAuditMatchesRedis(prefix, testDatabaseUrl(), ids)
+    const pending = await Promise.all(logsOf(prefix).map(async (log) => (await redis.xpending(log, AUDIT_GROUP))[0]))
+    expect(pending.every((count) => count === 0)).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    const inLogs = await sessionIdsIn(prefix)
+    expect(ids.filter((id) => !inLogs.has(id))).toEqual([])
+  })
+}, 60_000)

@@ -41,15 +41,12 @@ const event = (version: number, type = "CYCLE_SWITCHED"): NewEvent => ({
   type,
   version,
   at: 1_700_000_000_000 + version,
-  payload: JSON.stringify({ n: version }),
-  stateAfter: JSON.stringify({ version })
+  payload: JSON.stringify({ n: version })
 })
 
 const request = (sessionId: string, expectedVersion: number, count = 1, overrides: Partial<CommitRequest> = {}) => {
   const state = overrides.state === undefined ? JSON.stringify({ version: expectedVersion + count }) : overrides.state
-  // The last event's state-after is the new snapshot ("" when the commit deletes the session).
   const events = Array.from({ length: count }, (_, i) => event(expectedVersion + i + 1))
-    .map((e, i) => (i === count - 1 ? { ...e, stateAfter: state ?? "" } : e))
   return {
     sessionId,
     expectedVersion,
@@ -218,8 +215,35 @@ describe("EventStore streams", () => {
     expect(log).toHaveLength(2)
     expect(log[1]?.[1]).toEqual([
       "sid", id, "v", "2", "t", "CYCLE_SWITCHED", "at", String(event(2).at), "p", event(2).payload,
-      "e", eventIds[1], "s", event(2).stateAfter, "c", eventIds[0]
+      "e", eventIds[1], "c", eventIds[0], "d", ""
     ])
+  })
+
+  it("keeps in the session stream the events of the resume window, trimming older ones as commits arrive", async () => {
+    const windowMs = 300
+    const windowed = ManagedRuntime.make(storeLayer(prefix, { ...settings, resumeWindowMs: windowMs }))
+    try {
+      const id = randomUUID()
+      const commitIn = (req: CommitRequest) => windowed.runPromise(Effect.flatMap(Effect.service(EventStore), (s) => s.commit(req)))
+      // More events than one stream node holds, so that whole nodes fall out of the window.
+      expect(await commitIn(request(id, 0, 300))).toMatchObject({ _tag: "Committed", version: 300 })
+      await new Promise((resolve) => setTimeout(resolve, windowMs + 100))
+      const recent: Array<string> = []
+      for (let version = 301; version <= 305; version++) {
+        const outcome = await commitIn(request(id, version - 1, 1))
+        if (outcome._tag !== "Committed") throw new Error(`commit of version ${version}: ${outcome._tag}`)
+        recent.push(...outcome.eventIds)
+      }
+      const stream = await (await raw()).xrange(keys.session(id).events, "-", "+")
+      // Approximate trimming keeps at most a node of older events, and every event of the window, without a gap.
+      expect(stream.length).toBeLessThan(200)
+      expect(stream.slice(-5).map(([streamId]) => streamId)).toEqual(recent)
+      expect(stream.map(([, fields]) => Number(fields[1]))).toEqual(
+        Array.from({ length: stream.length }, (_, i) => 305 - stream.length + 1 + i)
+      )
+    } finally {
+      await windowed.dispose()
+    }
   })
 
   it("readEvents returns events oldest first; afterId is exclusive; count limits", async () => {

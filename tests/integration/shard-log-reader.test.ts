@@ -37,10 +37,11 @@ const commit = (sessionId: string, version: number): Promise<number | null> =>
     const outcome = yield* store.commit({
       sessionId,
       expectedVersion: version - 1,
-      events: [{ type: "TICK", version, at: Date.now(), payload: "{}", stateAfter: JSON.stringify({ version }) }],
+      events: [{ type: "TICK", version, at: Date.now(), payload: JSON.stringify({ version }) }],
       state: JSON.stringify({ version }),
       ended: false,
-      deadlineMs: null,
+      // An instant long past: the entry carries it as the session's next due instant.
+      deadlineMs: version,
       idempotency: null
     })
     return outcome._tag === "Committed" ? outcome.version : outcome._tag === "Conflict" ? outcome.currentVersion : null
@@ -67,7 +68,7 @@ const logEntries = async () => {
 
 const describeEntry = (e: LogEntry) => `${e.logId} ${e.sessionId} v${e.version}`
 
-it("delivers every entry committed after it started, once, in log order, with the state after it", async () => {
+it("delivers every entry committed after it started, once, in log order, with its event and the session's next due instant", async () => {
   // An entry the reader delivered before the listener came is not delivered to it.
   const before = uuid()
   const deliveredBefore = (await readerStats()).delivered
@@ -85,7 +86,8 @@ it("delivers every entry committed after it started, once, in log order, with th
   for (const session of sessions) {
     const mine = seen.filter((e) => e.sessionId === session)
     expect(mine.map((e) => e.version)).toEqual([1, 2, 3, 4, 5])
-    expect(mine.map((e) => JSON.parse(e.stateAfter))).toEqual([1, 2, 3, 4, 5].map((version) => ({ version })))
+    expect(mine.map((e) => JSON.parse(e.payload))).toEqual([1, 2, 3, 4, 5].map((version) => ({ version })))
+    expect(mine.map((e) => e.dueAt)).toEqual([1, 2, 3, 4, 5])
     expect(mine.every((e) => /^\d+-\d+$/.test(e.eventId))).toBe(true)
   }
   expect(seen.some((e) => e.sessionId === before)).toBe(false)

@@ -159,6 +159,71 @@ describe("resume", () => {
   })
 })
 
+describe("live states", () => {
+  /** What a state view says of the session itself, leaving out the times computed as of the server's now. */
+  const stateOf = (view: any) => ({
+    version: view.version,
+    status: view.status,
+    last_event_id: view.last_event_id,
+    active_participant_id: view.active_participant_id,
+    participants: view.participants.map((p: any) => ({
+      participant_id: p.participant_id,
+      total_time_ms: p.total_time_ms,
+      cycle_count: p.cycle_count,
+      is_active: p.is_active,
+      has_expired: p.has_expired
+    }))
+  })
+
+  it("folds each event committed on another instance into the state it pushes, as that instance answered it", async () => {
+    const other = await startServer("ws-feed-other", { keyPrefix: server.prefix })
+    try {
+      const body = sessionBody("per_participant", 3)
+      expect((await call(other, "POST", "/v1/sessions", body)).status).toBe(201)
+      const feed = await syncedFeed(body.session_id)
+      const answers: Array<any> = []
+      for (const verb of ["start", "switch", "switch", "pause", "resume", "switch", "switch"]) {
+        const reply = await call(other, "POST", `/v1/sessions/${body.session_id}/${verb}`)
+        expect(reply.status).toBe(200)
+        answers.push(reply.body.data)
+      }
+      await feed.waitFor((f) => f.type === "STATE_UPDATE" && f.event.version === 8)
+      expect(versionsOf(updates(feed))).toEqual([2, 3, 4, 5, 6, 7, 8])
+      expect(updates(feed).map((f) => stateOf(f.state))).toEqual(answers.map(stateOf))
+      await feed.close()
+    } finally {
+      await other.close()
+    }
+  })
+
+  it("sends the whole state again, not a wrong one, when a log entry does not follow the version it holds", async () => {
+    const sessionId = await createStarted()
+    const feed = await syncedFeed(sessionId)
+    const redis = new Redis(redisUrl, { protocol: 2 })
+    try {
+      const [streamKey] = await redis.keys(`${server.prefix}*events:${sessionId}`)
+      const tag = streamKey!.slice(0, streamKey!.indexOf("events:"))
+      const incarnation = await redis.hget(`${tag}snap:${sessionId}`, "c")
+      // Version 4 while the session is at 2: version 3 never reached this instance.
+      await redis.xadd(`${tag}log`, "*", "sid", sessionId, "v", "4", "t", "SESSION_PAUSED", "at", String(Date.now()), "p", "{}",
+        "e", `${Date.now()}-0`, "c", incarnation!, "d", "")
+      // Not a commit's message: the reader reads the log, and finds the entry.
+      await redis.spublish(`${tag}feed`, "wake up")
+      await feed.waitFor(() => feed.frames.filter(ofType("STATE_SYNC")).length === 2)
+      expect(feed.frames.filter(ofType("STATE_SYNC")).at(-1)).toMatchObject({ version: 2, resumed: false })
+      expect(updates(feed)).toEqual([])
+
+      // Live again from the state it was sent.
+      await switchTurn(sessionId)
+      await feed.waitFor((f) => f.type === "STATE_UPDATE" && f.event.version === 3)
+      expect(updates(feed).at(-1)?.state).toMatchObject({ version: 3, status: "running" })
+      await feed.close()
+    } finally {
+      redis.disconnect()
+    }
+  })
+})
+
 describe("time sync", () => {
   it("answers PING with PONG on the server clock, echoing client_time", async () => {
     const sessionId = await createStarted()

@@ -1,12 +1,13 @@
 import { type Context, Effect, Result } from "effect"
+import { evolve, type SessionState } from "../../domain/index.ts"
 import { catchUpGate, type Gate, type Passed } from "../../infra/follow/catchUpGate.ts"
 import type { ServerClock } from "../../infra/ServerClock.ts"
-import type { LogEntry } from "../../infra/ShardLogReader.ts"
+import { deletesSession, type LogEntry } from "../../infra/streamEntries.ts"
 import { streamIdMs } from "../../infra/streamIds.ts"
 import type { CommandHandler } from "../CommandHandler.ts"
 import type { History } from "../History.ts"
 import type { CloseReason, Metrics } from "../metrics.ts"
-import { decodeState } from "../sessionCodec.ts"
+import { fromStoredEvent } from "../sessionCodec.ts"
 import { planCatchUp } from "./catchUp.ts"
 import type { FanOut } from "./FanOut.ts"
 import {
@@ -31,6 +32,8 @@ interface Rendered {
   /** Encoded once: a session's sockets all send the same bytes. */
   readonly frame: Buffer
   readonly now: number
+  /** The session after the entry; null when the entry deleted it. */
+  readonly state: SessionState | null
 }
 
 export interface FeedDeps {
@@ -39,8 +42,11 @@ export interface FeedDeps {
   readonly handler: CommandHandler["Service"]
   readonly clock: ServerClock["Service"]
   readonly metrics: Metrics["Service"]
-  /** The frame of a live entry, rendered once for every socket of its session. */
-  readonly renderLive: (entry: LogEntry) => Rendered
+  /**
+   * The frame of a live entry and the state it leads to, folded from the state before it and rendered
+   * once for every socket of its session; undefined when neither that state nor the result is known.
+   */
+  readonly renderLive: (entry: LogEntry, before: SessionState | undefined) => Rendered | undefined
   /** The services' context: the feed's effects run with it (its logger, its configuration). */
   readonly context: Context.Context<never>
 }
@@ -52,19 +58,23 @@ const wireEventOf = (entry: LogEntry): WireEvent =>
   ({ id: entry.eventId, type: entry.type, version: entry.version, at: entry.at, payload: entry.payload })
 
 /**
- * Renders each live entry once: the fan-out hands the same entry to every subscriber of its session
- * one after the other, so remembering the last one is enough.
+ * Folds and renders each live entry once: the fan-out hands the same entry to every subscriber of its
+ * session one after the other, so remembering the last one is enough, and a feed that holds no state
+ * (a resume that replayed nothing) takes the one another feed of the session folded.
  */
-export const liveRenderer = (clock: ServerClock["Service"]) => {
+export const liveRenderer = (clock: ServerClock["Service"], context: Context.Context<never>) => {
+  const now = () => Effect.runSyncWith(context)(clock.nowMs)
   let last: { readonly entry: LogEntry; readonly rendered: Rendered } | undefined
-  return (entry: LogEntry): Rendered => {
+  return (entry: LogEntry, before: SessionState | undefined): Rendered | undefined => {
     if (last?.entry !== entry) {
-      const now = Effect.runSync(clock.nowMs)
+      if (before === undefined) return undefined
+      const at = now()
       const event = wireEventOf(entry)
-      const text = entry.stateAfter === ""
-        ? sessionDeletedFrame(entry.sessionId, event, now)
-        : stateUpdateFrame(entry.sessionId, decodeState(entry.stateAfter), event, now)
-      last = { entry, rendered: { frame: Buffer.from(text), now } }
+      const state = deletesSession(entry) ? null : evolve(before, fromStoredEvent(entry))
+      const text = state === null
+        ? sessionDeletedFrame(entry.sessionId, event, at)
+        : stateUpdateFrame(entry.sessionId, state, event, at)
+      last = { entry, rendered: { frame: Buffer.from(text), now: at, state } }
     }
     return last.rendered
   }
@@ -82,6 +92,10 @@ export class Feed {
    * and the live entries held back while catching up.
    */
   private gate: Gate<number, LogEntry> = versions.holding(0)
+  /** The version of the last event or state sent: the next live entry must follow it. */
+  private sentVersion = 0
+  /** The session at sentVersion, which the next live entry is folded into; undefined when not known. */
+  private state: SessionState | undefined
   private pendingCatchUps = 0
   private work: Promise<void> = Promise.resolve()
   private stopped = false
@@ -146,6 +160,7 @@ export class Feed {
     if (plan._tag === "Sync") {
       this.outlet.send(stateSyncFrame(this.sessionId, plan.state, plan.lastEventId, now))
       covered = plan.state.version
+      this.state = plan.state
     } else {
       for (const { event, state } of plan.events) {
         if (state === null) {
@@ -162,9 +177,19 @@ export class Feed {
         version: covered,
         lastEventId: last?.id ?? plan.since
       }, now))
+      // Replaying nothing leaves the state at `since` to be found: the one held here, else the snapshot.
+      this.state = plan.events.at(-1)?.state ?? (this.state?.version === covered ? this.state : await this.snapshotAt(covered))
+      if (this.stopped) return
     }
+    this.sentVersion = covered
     // Another catch-up queued behind this one keeps holding for itself.
     this.sendThrough(versions.release(versions.coveredTo(this.gate, covered), this.pendingCatchUps > 1 ? "holding" : "live"))
+  }
+
+  /** The session's snapshot when it is still at `version`; else undefined, and the next live entry resyncs. */
+  private async snapshotAt(version: number): Promise<SessionState | undefined> {
+    const read = await Effect.runPromiseWith(this.deps.context)(Effect.result(this.deps.handler.read(this.sessionId)))
+    return Result.isSuccess(read) && read.success.state.version === version ? read.success.state : undefined
   }
 
   private onEntry(entry: LogEntry): void {
@@ -177,17 +202,26 @@ export class Feed {
   }
 
   private deliver(entry: LogEntry): void {
-    const { metrics } = this.deps
+    let rendered: Rendered | undefined
     try {
-      const { frame, now } = this.deps.renderLive(entry)
-      if (this.outlet.send(frame)) {
-        metrics.eventsFannedOut.inc()
-        metrics.deliveryLag.observe(Math.max(0, now - streamIdMs(entry.eventId)) / 1000)
-      }
+      // An entry past the next version (one went missing) has nothing here to be folded into.
+      rendered = entry.version === this.sentVersion + 1 ? this.deps.renderLive(entry, this.state) : undefined
     } catch {
-      // A snapshot that does not decode must not stop the fan-out to the session's other sockets.
+      // An event that does not decode must not stop the fan-out to the session's other sockets.
       return this.outlet.close(CloseCode.internalError, "internal error")
     }
-    if (entry.stateAfter === "") this.outlet.close(CloseCode.normal, "session deleted", "session_deleted")
+    if (rendered === undefined) {
+      // Rather than a wrong state, the whole state again (once: a catch-up pending covers this entry).
+      if (!this.gate.holding) this.resync()
+      return
+    }
+    this.sentVersion = entry.version
+    this.state = rendered.state ?? undefined
+    const { metrics } = this.deps
+    if (this.outlet.send(rendered.frame)) {
+      metrics.eventsFannedOut.inc()
+      metrics.deliveryLag.observe(Math.max(0, rendered.now - streamIdMs(entry.eventId)) / 1000)
+    }
+    if (rendered.state === null) this.outlet.close(CloseCode.normal, "session deleted", "session_deleted")
   }
 }

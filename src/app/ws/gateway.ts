@@ -1,5 +1,5 @@
 import websocket from "@fastify/websocket"
-import { type Context, Effect } from "effect"
+import { Effect } from "effect"
 import type { FastifyInstance } from "fastify"
 import { WebSocket } from "ws"
 import type { AppSettings } from "../AppConfig.ts"
@@ -73,11 +73,11 @@ const closeAll = async (sockets: Set<WebSocket>, metrics: FeedDeps["metrics"]) =
  * invalid, so a flooding client is closed with 1008.
  */
 export const websocketGateway = (
-  deps: Omit<FeedDeps, "renderLive"> & { readonly context: Context.Context<never> },
+  deps: Omit<FeedDeps, "renderLive">,
   settings: GatewaySettings
 ) =>
 async (app: FastifyInstance) => {
-  const feedDeps: FeedDeps = { ...deps, renderLive: liveRenderer(deps.clock) }
+  const feedDeps: FeedDeps = { ...deps, renderLive: liveRenderer(deps.clock, deps.context) }
   const runSync = Effect.runSyncWith(deps.context)
   const now = () => runSync(deps.clock.nowMs)
   let closing = false

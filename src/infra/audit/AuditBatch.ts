@@ -1,4 +1,4 @@
-import type { LogEntry } from "../ShardLogReader.ts"
+import type { LogEntry } from "../streamEntries.ts"
 import { compareStreamIds, streamIdMs } from "../streamIds.ts"
 
 /** One committed event as the audit stores it. */
@@ -16,7 +16,7 @@ export interface AuditEvent {
   readonly payload: string
 }
 
-/** A session's state after one of its events (the latest of the batch that left a state). */
+/** A session's snapshot as Redis held it when its batch was made. */
 export interface AuditSnapshot {
   readonly sessionId: string
   readonly incarnation: string
@@ -26,8 +26,8 @@ export interface AuditSnapshot {
 }
 
 /**
- * What one job carries from a shard log to PostgreSQL: the events, and per session only its latest
- * snapshot (the log carries one per event, most of which the audit does not need).
+ * What one job carries from a shard log to PostgreSQL: the events, and per session its snapshot as
+ * Redis held it when the batch was made (the log carries events only; a deleted session has none).
  */
 export interface AuditBatch {
   readonly events: ReadonlyArray<AuditEvent>
@@ -43,13 +43,16 @@ export const compareEventOrder = (
   b: { readonly incarnation: string; readonly version: number }
 ): number => compareStreamIds(a.incarnation, b.incarnation) || a.version - b.version
 
-export const batchOf = (entries: ReadonlyArray<LogEntry>): AuditBatch => {
-  const latest = new Map<string, AuditSnapshot>()
+/**
+ * The batch of these entries, with the current snapshots of their sessions. A snapshot of another
+ * incarnation than the newest one of its session in the entries is left out: it belongs to a session
+ * created again since, whose events a later batch carries with it.
+ */
+export const batchOf = (entries: ReadonlyArray<LogEntry>, current: ReadonlyArray<AuditSnapshot>): AuditBatch => {
+  const newest = new Map<string, string>()
   for (const entry of entries) {
-    const previous = latest.get(entry.sessionId)
-    if (entry.stateAfter !== "" && (previous === undefined || compareEventOrder(previous, entry) < 0)) {
-      latest.set(entry.sessionId, { sessionId: entry.sessionId, incarnation: entry.incarnation, version: entry.version, state: entry.stateAfter })
-    }
+    const seen = newest.get(entry.sessionId)
+    if (seen === undefined || compareStreamIds(seen, entry.incarnation) < 0) newest.set(entry.sessionId, entry.incarnation)
   }
   return {
     events: entries.map((e) => ({
@@ -61,7 +64,7 @@ export const batchOf = (entries: ReadonlyArray<LogEntry>): AuditBatch => {
       at: e.at,
       payload: e.payload
     })),
-    snapshots: [...latest.values()]
+    snapshots: current.filter((snapshot) => newest.get(snapshot.sessionId) === snapshot.incarnation)
   }
 }
 

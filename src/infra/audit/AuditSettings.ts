@@ -30,7 +30,6 @@ const schema = {
     30_000,
     "how long a dead worker's unacknowledged shard-log entries, or its batch in progress, wait before another worker takes them over"
   ),
-  shardLogRetentionMs: integer("SHARD_LOG_RETENTION_MS", 600_000, "audited shard-log entries are kept this long (for readers resuming after a reconnect), then trimmed")
 }
 
 export type AuditSettingsShape = SettingsOf<typeof schema>

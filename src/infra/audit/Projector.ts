@@ -1,19 +1,19 @@
 import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
-import { Effect, Layer, Schedule, Semaphore } from "effect"
+import { Effect, Layer, Schedule, Schema, Semaphore } from "effect"
 import { makeKeySchema } from "../keys.ts"
 import { gapAfterReset, type LogGap, type LogLook, readLogLook, wasReset } from "../logLook.ts"
 import { RedisClient, RedisUnavailable } from "../RedisClient.ts"
 import type { RedisConnection } from "../scripts.ts"
 import { ServerClock } from "../ServerClock.ts"
-import { type LogEntry, toEntry } from "../ShardLogReader.ts"
 import { StoreSettings } from "../StoreSettings.ts"
+import { fieldsOf, type LogEntry, type RawStreamEntry, toLogEntry } from "../streamEntries.ts"
 import { compareStreamIds, nextStreamId } from "../streamIds.ts"
-import { batchOf, jobIdOf } from "./AuditBatch.ts"
+import { type AuditSnapshot, batchOf, jobIdOf } from "./AuditBatch.ts"
 import { AuditObserver } from "./AuditObserver.ts"
 import { AuditQueue } from "./AuditQueue.ts"
 import { AuditSettings } from "./AuditSettings.ts"
-import { fieldsOf, readGroupInfo } from "./groupInfo.ts"
+import { readGroupInfo } from "./groupInfo.ts"
 import { ProjectorHealth } from "./ProjectorHealth.ts"
 
 export const AUDIT_GROUP = "audit"
@@ -22,6 +22,11 @@ export const AUDIT_GROUP = "audit"
 const isGroupGone = (message: string) => message.includes("NOGROUP") || message.includes("no longer exists")
 
 type RawEntry = [string, Array<string> | null]
+
+/** HMGET v, s, c of a snapshot hash; all null when the session has none (deleted, or expired). */
+const decodeSnapshotFields = Schema.decodeUnknownSync(
+  Schema.Tuple([Schema.NullOr(Schema.String), Schema.NullOr(Schema.String), Schema.NullOr(Schema.String)])
+)
 
 /** Back off from 50 ms, never waiting more than a second between tries: Redis is the hot path's store too. */
 const retrying = Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("1 second")])
@@ -34,10 +39,12 @@ const BLOCK_MS = 2000
  * The audit's reading side: a consumer group `audit` on every shard log. Each shard has its own
  * blocking XREADGROUP connection; what it reads is handed to the BullMQ queue as one job with a
  * deterministic id, and acknowledged only once the job is in the queue, so a crash in between leaves
- * the entries pending. Every `auditReclaimIdleMs`-ish, entries pending on a consumer that has been idle that
- * long (it died) are claimed and handed off again; the log is trimmed up to what the group has
- * acknowledged (never further), keeping `shardLogRetentionMs` of history for readers resuming after
- * a reconnect; and consumers long gone are removed from the group.
+ * the entries pending. The entries carry events, not states: each job also takes the current snapshot
+ * of each of its sessions, read from Redis when the job is made. Every `auditReclaimIdleMs`-ish, entries
+ * pending on a consumer that has been idle that long (it died) are claimed and handed off again; the
+ * log is trimmed of what is both acknowledged and older than the resume window (`resumeWindowMs`,
+ * which readers resuming after a reconnect may still read); and consumers long gone are removed from
+ * the group.
  *
  * Redis may lose the logs (FLUSHALL, a restart without persistence, a failover to a replica that
  * lacked the latest writes): the next commits create them again, without the group. A read that
@@ -75,11 +82,29 @@ export const projectorLayer: Layer.Layer<
     const handedOff = new Map<number, string>()
     const looks = new Map<number, LogLook>()
 
-    const handOff = Effect.fnUntraced(function*(shard: number, raw: ReadonlyArray<[string, Array<string>]>, reclaimed: boolean) {
-      const entries: Array<LogEntry> = raw.map((item) => toEntry(shard, item))
+    /** The snapshot of each session of the entries, as Redis holds it now: one pipelined HMGET each. */
+    const readSnapshots = (entries: ReadonlyArray<LogEntry>) => {
+      const sessionIds = [...new Set(entries.map((entry) => entry.sessionId))]
+      return redis.use(async (c) => {
+        const pipeline = c.pipeline()
+        // The snapshots of one shard share its hash tag: one slot, one node.
+        for (const sessionId of sessionIds) pipeline.hmget(keys.session(sessionId).snapshot, "v", "s", "c")
+        const replies = (await pipeline.exec()) ?? []
+        return sessionIds.flatMap((sessionId, i): Array<AuditSnapshot> => {
+          const [error, reply] = replies[i] ?? [new Error("no reply"), null]
+          if (error !== null) throw error
+          const [version, state, incarnation] = decodeSnapshotFields(reply)
+          return version === null || state === null ? [] : [{ sessionId, incarnation: incarnation ?? "", version: Number(version), state }]
+        })
+      })
+    }
+
+    const handOff = Effect.fnUntraced(function*(shard: number, raw: ReadonlyArray<RawStreamEntry>, reclaimed: boolean) {
+      const entries = raw.map((item) => toLogEntry(shard, item))
       const newest = entries.at(-1)!.logId
       if (compareStreamIds(newest, handedOff.get(shard) ?? "0-0") > 0) handedOff.set(shard, newest)
-      yield* queue.handOff(jobIdOf(shard, entries), batchOf(entries)).pipe(Effect.retry(retrying))
+      const snapshots = yield* readSnapshots(entries).pipe(Effect.retry(retrying))
+      yield* queue.handOff(jobIdOf(shard, entries), batchOf(entries, snapshots)).pipe(Effect.retry(retrying))
       yield* redis.use((c) => c.xack(keys.shard(shard).log, AUDIT_GROUP, ...entries.map((e) => e.logId))).pipe(
         Effect.retry(retrying)
       )
@@ -169,13 +194,13 @@ export const projectorLayer: Layer.Layer<
       } while (cursor !== "0-0")
     })
 
-    /** Trims below what the group has acknowledged and older than the retention: never an entry not yet handed off. */
+    /** Trims below what the group has acknowledged and older than the resume window: never an entry not yet handed off. */
     const trim = Effect.fnUntraced(function*(shard: number) {
       const key = keys.shard(shard).log
       const group = yield* readGroupInfo(redis, key, AUDIT_GROUP)
       if (group === null) return
       const audited = group.oldestPendingId ?? nextStreamId(group.lastDeliveredId)
-      const retained = `${(yield* clock.nowMs) - settings.shardLogRetentionMs}-0`
+      const retained = `${(yield* clock.nowMs) - store.resumeWindowMs}-0`
       const minId = compareStreamIds(audited, retained) < 0 ? audited : retained
       yield* redis.use((c) => c.xtrim(key, "MINID", minId))
     })

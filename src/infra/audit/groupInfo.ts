@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import type { RedisClient, RedisUnavailable } from "../RedisClient.ts"
+import { fieldsOf } from "../streamEntries.ts"
 
 /** Where a consumer group stands on one stream. */
 export interface GroupInfo {
@@ -11,13 +12,6 @@ export interface GroupInfo {
   readonly oldestPendingId: string | null
   /** Entries not yet delivered; null when Redis cannot tell (entries were deleted past the group). */
   readonly undelivered: number | null
-}
-
-/** The field/value pairs of an XINFO reply. */
-export const fieldsOf = (flat: ReadonlyArray<unknown>): Map<string, unknown> => {
-  const fields = new Map<string, unknown>()
-  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(String(flat[i]), flat[i + 1])
-  return fields
 }
 
 /** XINFO GROUPS and XPENDING of one group; null when the stream or the group does not exist. */

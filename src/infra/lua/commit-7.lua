@@ -8,7 +8,7 @@
             c = the session's incarnation: the stream id of its first event, so that a session deleted
             and created again under the same id is told from the first one; absent on sessions
             created before the field existed, which count as incarnation "")
-    KEYS[2] session event stream
+    KEYS[2] session event stream: the events of the resume window (ARGV[11]), trimmed at each commit
     KEYS[3] shard log stream
     KEYS[4] shard deadline sorted set (member = session id, score = epoch ms)
     KEYS[5] idempotency hash of (session, key); the session's idem key with an empty name when
@@ -29,16 +29,16 @@
     ARGV[8]  idempotency fingerprint of the request
     ARGV[9]  idempotency response body
     ARGV[10] idempotency TTL, seconds
-    ARGV[11] approximate max length of the session stream (MAXLEN ~)
+    ARGV[11] resume window, ms: each XADD trims the session stream of the events older than this
+             (MINID ~, so whole older nodes only: it may keep a few more, never fewer)
     ARGV[12] approximate max length of the shard log (MAXLEN ~)
     ARGV[13] last session-stream id of the snapshot the events were decided on, "" to check the
              version only: with the version it names one snapshot, even across a session deleted and
              created again under the same id
     ARGV[14] epoch ms the events were decided at, read from a local estimate of this server's clock;
              "" when it came from Redis TIME in load-3 (then it needs no check)
-    ARGV[15] number of events N (>= 1), followed by N groups of 5:
-             version (integer), type, at (epoch ms), payload JSON, state-after JSON (empty for the
-             last event, whose state-after is the snapshot in ARGV[4])
+    ARGV[15] number of events N (>= 1), followed by N groups of 4:
+             version (integer), type, at (epoch ms), payload JSON
 
   Output:
     { "replayed", fingerprint, last event id, body }  the idempotency record exists; nothing written
@@ -48,7 +48,9 @@
     { "committed", last version, id1, ..., idN }     session-stream ids of the appended events
 
   Each event's shard-log entry holds sid, v, t, at, p (as in the session stream), e (its session-stream
-  id), s (the state after it, "" after a deletion) and c (the session's incarnation).
+  id), c (the session's incarnation) and d (ARGV[6]: the session's next due instant once the commit
+  applied, "" when none or deleted). It carries no state: readers that hold the session's state fold
+  the event into it (the domain's evolve), and the snapshot hash is the one copy of the state.
 
   Published on KEYS[6] after a commit: the JSON array of the previous id and the entries, where the
   previous id is that of the shard-log entry before this commit's ("0-0" for an empty log) and the
@@ -101,6 +103,7 @@ end
 
 local sessionId = ARGV[2]
 local eventCount = tonumber(ARGV[15])
+local windowStart = string.format("%d", timeMs() - tonumber(ARGV[11]))
 -- Set from the first event's id below when this commit creates the session.
 local incarnation = snapshot[3] or ""
 local reply = { "committed", 0 }
@@ -108,20 +111,15 @@ local tip = redis.call("XREVRANGE", KEYS[3], "+", "-", "COUNT", 1)[1]
 local appended = {}
 local lastVersion, lastId
 for i = 0, eventCount - 1 do
-  local base = 16 + i * 5
-  local version, eventType, at, payload, stateAfter =
-    ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
-  if i == eventCount - 1 then
-    -- The state after the last event is the new snapshot (or nothing, on delete): sent once, in ARGV[4].
-    stateAfter = ARGV[3] == "1" and ARGV[4] or ""
-  end
-  lastId = redis.call("XADD", KEYS[2], "MAXLEN", "~", ARGV[11], "*",
+  local base = 16 + i * 4
+  local version, eventType, at, payload = ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
+  lastId = redis.call("XADD", KEYS[2], "MINID", "~", windowStart, "*",
     "v", version, "t", eventType, "at", at, "p", payload)
   if expected == 0 and i == 0 then
     incarnation = lastId
   end
-  local fields = { "sid", sessionId, "v", version, "t", eventType, "at", at, "p", payload, "e", lastId, "s", stateAfter,
-    "c", incarnation }
+  local fields = { "sid", sessionId, "v", version, "t", eventType, "at", at, "p", payload, "e", lastId,
+    "c", incarnation, "d", ARGV[6] }
   appended[#appended + 1] = { redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[12], "*", unpack(fields)), fields }
   lastVersion = version
   reply[#reply + 1] = lastId

@@ -1,0 +1,72 @@
+/**
+ * The one reader of stream entries: a session stream's events and the shard logs' entries as
+ * commit-7 writes them (see its header for the fields), and the field/value lists of XINFO replies.
+ */
+
+/** The field/value pairs of a stream entry or an XINFO reply, as Redis lists them. */
+export const fieldsOf = <V>(flat: ReadonlyArray<V>): Map<string, V> => {
+  const fields = new Map<string, V>()
+  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(String(flat[i]), flat[i + 1]!)
+  return fields
+}
+
+/** One entry as XRANGE, XREAD and XREADGROUP return it: its id and its fields. */
+export type RawStreamEntry = [string, Array<string>]
+
+/** One event of a session's stream. */
+export interface StoredEvent {
+  readonly id: string
+  readonly version: number
+  readonly type: string
+  readonly at: number
+  readonly payload: string
+}
+
+/** One committed event as the shard log carries it: the event, not the state it led to. */
+export interface LogEntry {
+  /** Id of the entry in the shard log. */
+  readonly logId: string
+  readonly shard: number
+  readonly sessionId: string
+  readonly version: number
+  readonly type: string
+  readonly at: number
+  readonly payload: string
+  /** Id of the event in the session's own stream: what clients see and resume from. */
+  readonly eventId: string
+  /**
+   * Which session of this id: the stream id of its first event (a session id may be deleted and
+   * created again); "" for sessions created before entries carried it.
+   */
+  readonly incarnation: string
+  /** The session's next due instant (epoch ms) once its commit applied; null when none, or deleted. */
+  readonly dueAt: number | null
+}
+
+/** The event type that ends a session for good: no state follows it. */
+const SESSION_DELETED = "SESSION_DELETED"
+
+export const deletesSession = (event: { readonly type: string }): boolean => event.type === SESSION_DELETED
+
+const eventOf = (fields: Map<string, string>) => ({
+  version: Number(fields.get("v")),
+  type: fields.get("t") ?? "",
+  at: Number(fields.get("at")),
+  payload: fields.get("p") ?? ""
+})
+
+export const toStoredEvent = ([id, flat]: RawStreamEntry): StoredEvent => ({ id, ...eventOf(fieldsOf(flat)) })
+
+export const toLogEntry = (shard: number, [logId, flat]: RawStreamEntry): LogEntry => {
+  const fields = fieldsOf(flat)
+  const due = fields.get("d") ?? ""
+  return {
+    logId,
+    shard,
+    sessionId: fields.get("sid") ?? "",
+    ...eventOf(fields),
+    eventId: fields.get("e") ?? "",
+    incarnation: fields.get("c") ?? "",
+    dueAt: due === "" ? null : Number(due)
+  }
+}
