@@ -15,7 +15,7 @@ import type { RedisUnavailable } from "../infra/RedisClient.ts"
 import { ServerClock } from "../infra/ServerClock.ts"
 import { ShardLogReader } from "../infra/ShardLogReader.ts"
 import { AppConfig } from "./AppConfig.ts"
-import { ContentionExceeded, IdempotencyKeyReused, SessionDeleted, VersionConflict } from "./errors.ts"
+import { ContentionExceeded, IdempotencyKeyReused, IdempotencyRecordUnreadable, SessionDeleted, VersionConflict } from "./errors.ts"
 import { makeKeyedMutex } from "./KeyedMutex.ts"
 import { decodeOutcome, encodeOutcome } from "./outcomeCodec.ts"
 import { decodeState, encodeState, toNewEvent } from "./sessionCodec.ts"
@@ -53,7 +53,13 @@ export interface Read {
   readonly serverTimeMs: number
 }
 
-export type CommandError = DomainError | VersionConflict | ContentionExceeded | IdempotencyKeyReused | RedisUnavailable
+export type CommandError =
+  | DomainError
+  | VersionConflict
+  | ContentionExceeded
+  | IdempotencyKeyReused
+  | IdempotencyRecordUnreadable
+  | RedisUnavailable
 
 type Idempotency = NonNullable<CommandOptions["idempotency"]>
 
@@ -61,7 +67,10 @@ const storedKeyOf = ({ key, scope }: Idempotency) => scope === "" ? key : `${sco
 
 const replay = (record: IdempotencyRecord, idempotency: Idempotency) =>
   record.fingerprint === idempotency.fingerprint
-    ? Effect.succeed(decodeOutcome(record.body, record.lastEventId))
+    ? Effect.try({
+      try: () => decodeOutcome(record.body, record.lastEventId),
+      catch: () => new IdempotencyRecordUnreadable({ key: idempotency.key })
+    })
     : Effect.fail(new IdempotencyKeyReused({ key: idempotency.key }))
 
 /**

@@ -39,3 +39,15 @@ export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReuse
     return `Idempotency-Key ${this.key} was first used for a different request`
   }
 }
+
+/**
+ * The first answer to this idempotency key was recorded by an earlier release in a form this one does
+ * not read (records live IDEMPOTENCY_TTL_SECONDS). The command was applied then; it is not applied again.
+ */
+export class IdempotencyRecordUnreadable extends Schema.TaggedError<IdempotencyRecordUnreadable>()("IdempotencyRecordUnreadable", {
+  key: Schema.String
+}) {
+  override get message(): string {
+    return `Idempotency-Key ${this.key} was first answered by an earlier release; the command was applied then: read the session for its state`
+  }
+}

@@ -2,8 +2,11 @@
  * Concurrency on real Redis with two instances sharing it: commands for one session from parallel
  * clients serialize without gaps, pinned versions answer 409, idempotent retries write nothing.
  */
+import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeKeySchema } from "../../src/infra/keys.ts"
 import { call, sessionBody, startServer, type TestServer } from "../support/app.ts"
+import { redisUrl } from "../support/redis.ts"
 import { storeReader } from "../support/store.ts"
 
 let a: TestServer
@@ -156,6 +159,21 @@ describe("Idempotency-Key", () => {
     const other = await call(a, "POST", `/v1/sessions/${id}/pause`, {}, headers)
     expect(other.status).toBe(422)
     expect(other.body.error.code).toBe("IDEMPOTENCY_KEY_REUSED")
+    expect((await store.read(id)).version).toBe(3)
+  })
+
+  it("answers a retry whose first answer an earlier release recorded with 409, applying nothing again", async () => {
+    const id = await running(a)
+    const headers = { "idempotency-key": "from-an-earlier-release" }
+    expect((await call(a, "POST", `/v1/sessions/${id}/switch`, {}, headers)).status).toBe(200)
+    // Earlier releases kept the HTTP body of the first answer.
+    const redis = new Redis(redisUrl)
+    const record = makeKeySchema({ keyPrefix: a.prefix, shardCount: 16 }).session(id).idempotency(headers["idempotency-key"])
+    await redis.hset(record, "b", JSON.stringify({ session_id: id, status: "running", version: 3 }))
+    redis.disconnect()
+    const retry = await call(b, "POST", `/v1/sessions/${id}/switch`, {}, headers)
+    expect(retry.status).toBe(409)
+    expect(retry.body.error.code).toBe("IDEMPOTENCY_RECORD_UNREADABLE")
     expect((await store.read(id)).version).toBe(3)
   })
 })

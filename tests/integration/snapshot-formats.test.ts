@@ -29,11 +29,11 @@ const v1Fixture = (name: string): string =>
 const archiveV1 = async (snapshot: string): Promise<SessionState> => {
   const state: SessionState = JSON.parse(snapshot)
   await audit.query(
-    `INSERT INTO sessions (session_id, sync_mode, config, created_at, status, last_version, last_event_id, last_event_at,
-       snapshot_version, last_snapshot)
-     VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), $5, $6, $7, to_timestamp($8 / 1000.0), $6, $9)`,
-    [state.config.sessionId, state.config.syncMode, JSON.stringify(state.config), state.createdAt, state.status, state.version,
-      `${state.updatedAt}-0`, state.updatedAt, snapshot]
+    `INSERT INTO sessions (session_id, incarnation, sync_mode, config, created_at, status, last_version, last_event_id,
+       last_event_at, snapshot_version, last_snapshot)
+     VALUES ($1, $2, $3, $4, to_timestamp($5 / 1000.0), $6, $7, $8, to_timestamp($9 / 1000.0), $7, $10)`,
+    [state.config.sessionId, `${state.createdAt}-0`, state.config.syncMode, JSON.stringify(state.config), state.createdAt, state.status,
+      state.version, `${state.updatedAt}-0`, state.updatedAt, snapshot]
   )
   return state
 }

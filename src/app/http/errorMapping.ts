@@ -44,6 +44,8 @@ export const toHttpFailure = (error: RequestError): HttpFailure => {
       return { status: 409, code: "CONFLICT", message: error.message, details: { attempts: error.attempts } }
     case "IdempotencyKeyReused":
       return { status: 422, code: "IDEMPOTENCY_KEY_REUSED", message: error.message }
+    case "IdempotencyRecordUnreadable":
+      return { status: 409, code: "IDEMPOTENCY_RECORD_UNREADABLE", message: error.message }
     case "RedisUnavailable":
       return { status: 503, code: "SERVICE_UNAVAILABLE", message: "the session store is unavailable; retry shortly" }
     case "AuditUnavailable":
