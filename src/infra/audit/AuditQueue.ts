@@ -32,7 +32,10 @@ const REDRIVE_COUNT = 10_000
  * key) and leaves the sessions row as it was (its upsert keeps the newest of each field), so
  * PostgreSQL is the idempotency guard.
  */
-const KEEP_COMPLETED = true
+const REMOVE_COMPLETED = true
+
+/** Approximate cap of BullMQ's own event stream of the queue. */
+const EVENT_STREAM_MAX_LEN = 100
 
 const unavailable = (cause: unknown) => new RedisUnavailable({ message: cause instanceof Error ? cause.message : String(cause) })
 
@@ -64,11 +67,14 @@ export class AuditQueue extends Context.Service<AuditQueue, {
           const queue = new Queue(AUDIT_QUEUE_NAME, {
             connection,
             prefix,
+            // Nothing reads BullMQ's event stream (the monitor reads the queue's counts): keep it short
+            // rather than at BullMQ's 10,000 events.
+            streams: { events: { maxLen: EVENT_STREAM_MAX_LEN } },
             // Failed jobs are never removed: they wait to be re-driven, nothing is dropped.
             defaultJobOptions: {
               attempts: settings.auditJobAttempts,
               backoff: { type: "exponential", delay: settings.auditRetryBaseMs },
-              removeOnComplete: KEEP_COMPLETED,
+              removeOnComplete: REMOVE_COMPLETED,
               removeOnFail: false
             }
           })
