@@ -18,7 +18,7 @@ const role = process.argv[2] ?? "all"
 // too; the configuration's LOG_LEVEL (the same variable, validated) applies from then on.
 const root = createProcessLogger(bootLogLevel(process.env["LOG_LEVEL"]))
 const log = root.child({ component: "process", role })
-if (!(ROLES as ReadonlyArray<string>).includes(role)) {
+if (!ROLES.some((known) => known === role)) {
   log.fatal({ expected: ROLES }, `unknown role "${role}"`)
   process.exit(2)
 }

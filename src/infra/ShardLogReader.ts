@@ -4,7 +4,7 @@ import { makeKeySchema } from "./keys.ts"
 import { readLogLook } from "./logLook.ts"
 import { RedisClient, RedisUnavailable } from "./RedisClient.ts"
 import { StoreSettings } from "./StoreSettings.ts"
-import { type LogEntry, type RawStreamEntry, toLogEntry } from "./streamEntries.ts"
+import { decodeFeedMessage, type LogEntry, toLogEntry } from "./streamEntries.ts"
 
 export type { LogEntry } from "./streamEntries.ts"
 
@@ -35,7 +35,7 @@ export interface FeedMessage {
 
 /** Throws on a message of another shape: it did not come from a commit. */
 export const parseFeedMessage = (shard: number, message: string): FeedMessage => {
-  const [previousId, appended] = JSON.parse(message) as [string, Array<RawStreamEntry>]
+  const [previousId, appended] = decodeFeedMessage(message)
   return { previousId, entries: appended.map((item) => toLogEntry(shard, item)) }
 }
 

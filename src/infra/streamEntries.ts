@@ -1,3 +1,5 @@
+import { Schema } from "effect"
+
 /**
  * The one reader of stream entries: a session stream's events and the shard logs' entries as
  * commit-7 writes them (see its header for the fields), and the field/value lists of XINFO replies.
@@ -11,7 +13,36 @@ export const fieldsOf = <V>(flat: ReadonlyArray<V>): Map<string, V> => {
 }
 
 /** One entry as XRANGE, XREAD and XREADGROUP return it: its id and its fields. */
-export type RawStreamEntry = [string, Array<string>]
+const RawStreamEntry = Schema.Tuple([Schema.String, Schema.Array(Schema.String)])
+export type RawStreamEntry = typeof RawStreamEntry.Type
+
+// Replies of the stream commands whose shape ioredis leaves unknown. A reply of another shape is a
+// bug, not an outage: decoding throws.
+
+/** XREADGROUP of one stream: its entries; null when the block timed out with none. */
+export const decodeReadGroupReply = Schema.decodeUnknownSync(
+  Schema.NullOr(Schema.Array(Schema.Tuple([Schema.String, Schema.Array(RawStreamEntry)])))
+)
+
+/** XAUTOCLAIM: the next cursor, the entries claimed (null fields: deleted meanwhile), the ids deleted. */
+export const decodeAutoClaimReply = Schema.decodeUnknownSync(
+  Schema.Tuple([
+    Schema.String,
+    Schema.Array(Schema.Tuple([Schema.String, Schema.NullOr(Schema.Array(Schema.String))])),
+    Schema.Array(Schema.String)
+  ])
+)
+
+/** XINFO GROUPS and XINFO CONSUMERS: a field/value list per group or consumer. */
+export const decodeInfoList = Schema.decodeUnknownSync(Schema.Array(Schema.Array(Schema.Unknown)))
+
+/** XPENDING's summary: how many, the oldest and newest id (null when none), per consumer. */
+export const decodePendingSummary = Schema.decodeUnknownSync(
+  Schema.Tuple([Schema.Number, Schema.NullOr(Schema.String), Schema.NullOr(Schema.String), Schema.Unknown])
+)
+
+/** What commit-7 publishes on a shard's feed channel: the id of the entry before, and the entries appended. */
+export const decodeFeedMessage = Schema.decodeUnknownSync(Schema.fromJsonString(Schema.Tuple([Schema.String, Schema.Array(RawStreamEntry)])))
 
 /** One event of a session's stream. */
 export interface StoredEvent {

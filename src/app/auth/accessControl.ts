@@ -31,10 +31,12 @@ export const isGuarded = (request: FastifyRequest): boolean => {
   return path === "/ws" || (path.startsWith("/v1/") && path !== "/v1/time")
 }
 
+/** A field of a request's params or query: Fastify types both as unknown in a hook, before any route's schema. */
+const fieldOf = (value: unknown, name: string): unknown =>
+  typeof value === "object" && value !== null ? Reflect.get(value, name) : undefined
+
 const sessionIdOf = (request: FastifyRequest): string | undefined => {
-  const fromPath = (request.params as Record<string, unknown> | undefined)?.["id"]
-  const fromQuery = (request.query as Record<string, unknown> | undefined)?.["sessionId"]
-  const id = fromPath ?? fromQuery
+  const id = fieldOf(request.params, "id") ?? fieldOf(request.query, "sessionId")
   return typeof id === "string" ? id : undefined
 }
 
@@ -100,7 +102,7 @@ export const accessControl = fp(async (app: FastifyInstance, options: AccessCont
   if (options.authenticator.enabled) {
     app.addHook("onRequest", async (request, reply) => {
       if (request.method === "OPTIONS" || !isGuarded(request)) return
-      const queryToken = request.routeOptions.url === "/ws" ? (request.query as Record<string, unknown>)["token"] : undefined
+      const queryToken = request.routeOptions.url === "/ws" ? fieldOf(request.query, "token") : undefined
       const authentication = await options.authenticator.authenticate(
         request.headers.authorization,
         typeof queryToken === "string" ? queryToken : undefined

@@ -100,10 +100,10 @@ async (app: FastifyInstance) => {
     deps.metrics.closed.inc({ reason: "dead_peer" }))
   app.addHook("onClose", async () => heartbeat.stop())
 
-  app.get("/ws", { websocket: true, config: { action: "follow" } }, (socket, request) => {
+  app.get<{ Querystring: Record<string, unknown> }>("/ws", { websocket: true, config: { action: "follow" } }, (socket, request) => {
     const outlet = outletOf(socket, settings.wsSendBufferLimitBytes, deps.metrics)
     if (closing) return outlet.close(CloseCode.serviceRestart, "server restarting", "shutdown")
-    const query = parseQuery(request.query as Record<string, unknown>)
+    const query = parseQuery(request.query)
     if ("invalid" in query) {
       outlet.send(errorFrame("VALIDATION_ERROR", query.invalid))
       return outlet.close(CloseCode.policyViolation, "invalid request")

@@ -7,7 +7,15 @@ import { RedisClient, RedisUnavailable } from "../RedisClient.ts"
 import type { RedisConnection } from "../scripts.ts"
 import { ServerClock } from "../ServerClock.ts"
 import { StoreSettings } from "../StoreSettings.ts"
-import { fieldsOf, type LogEntry, type RawStreamEntry, toLogEntry } from "../streamEntries.ts"
+import {
+  decodeAutoClaimReply,
+  decodeInfoList,
+  decodeReadGroupReply,
+  fieldsOf,
+  type LogEntry,
+  type RawStreamEntry,
+  toLogEntry
+} from "../streamEntries.ts"
 import { compareStreamIds, nextStreamId } from "../streamIds.ts"
 import { type AuditSnapshot, batchOf, jobIdOf } from "./AuditBatch.ts"
 import { AuditObserver } from "./AuditObserver.ts"
@@ -20,8 +28,6 @@ export const AUDIT_GROUP = "audit"
 
 /** NOGROUP: the group (and perhaps the log) is gone; a blocked read is also woken so when its log is deleted. */
 const isGroupGone = (message: string) => message.includes("NOGROUP") || message.includes("no longer exists")
-
-type RawEntry = [string, Array<string> | null]
 
 /** HMGET v, s, c of a snapshot hash; all null when the session has none (deleted, or expired). */
 const decodeSnapshotFields = Schema.decodeUnknownSync(
@@ -151,7 +157,7 @@ export const projectorLayer: Layer.Layer<
               : connection.xreadgroup("GROUP", AUDIT_GROUP, consumer, "COUNT", count, "STREAMS", key, ">"),
           catch: (cause) => new RedisUnavailable({ message: String(cause) })
         }).pipe(
-          Effect.map((reply) => (reply as Array<[string, Array<[string, Array<string>]>]> | null)?.[0]?.[1] ?? []),
+          Effect.map((reply) => decodeReadGroupReply(reply)?.[0]?.[1] ?? []),
           Effect.tap(() => Effect.sync(() => health.readSucceeded(shard))),
           Effect.tapError((error) =>
             Effect.andThen(
@@ -163,15 +169,16 @@ export const projectorLayer: Layer.Layer<
           Effect.retry(retrying)
         )
       while (true) {
-        const raw = yield* read(settings.auditBatchSize, true)
-        if (raw.length === 0) continue
+        const first = yield* read(settings.auditBatchSize, true)
+        if (first.length === 0) continue
         // A trickle would make a job of an event or two, and per-job costs would then bound the
         // audit's rate: what arrives within the linger joins the batch.
-        if (raw.length < settings.auditBatchSize) {
+        if (first.length < settings.auditBatchSize) {
           yield* Effect.sleep(settings.auditBatchLingerMs)
-          raw.push(...yield* read(settings.auditBatchSize - raw.length, false))
+          yield* handOff(shard, [...first, ...yield* read(settings.auditBatchSize - first.length, false)], false)
+        } else {
+          yield* handOff(shard, first, false)
         }
-        yield* handOff(shard, raw, false)
       }
     })
 
@@ -180,10 +187,10 @@ export const projectorLayer: Layer.Layer<
       const key = keys.shard(shard).log
       let cursor = "0-0"
       do {
-        const [next, claimed, deleted] = (yield* redis.use((c) =>
-          c.xautoclaim(key, AUDIT_GROUP, consumer, settings.auditReclaimIdleMs, cursor, "COUNT", settings.auditBatchSize)
-        )) as [string, Array<RawEntry>, Array<string>]
-        const live = claimed.filter((entry): entry is [string, Array<string>] => entry[1] !== null)
+        const [next, claimed, deleted] = decodeAutoClaimReply(
+          yield* redis.use((c) => c.xautoclaim(key, AUDIT_GROUP, consumer, settings.auditReclaimIdleMs, cursor, "COUNT", settings.auditBatchSize))
+        )
+        const live = claimed.flatMap(([id, fields]): Array<RawStreamEntry> => fields === null ? [] : [[id, fields]])
         if (live.length > 0) yield* handOff(shard, live, true)
         if (deleted.length > 0) {
           observer.lost(deleted.length)
@@ -207,7 +214,7 @@ export const projectorLayer: Layer.Layer<
 
     const forgetDeadConsumers = Effect.fnUntraced(function*(shard: number) {
       const key = keys.shard(shard).log
-      const consumers = (yield* redis.use((c) => c.xinfo("CONSUMERS", key, AUDIT_GROUP))) as Array<Array<unknown>>
+      const consumers = decodeInfoList(yield* redis.use((c) => c.xinfo("CONSUMERS", key, AUDIT_GROUP)))
       for (const info of consumers.map(fieldsOf)) {
         const name = String(info.get("name"))
         const idle = Number(info.get("idle"))

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import type { RedisClient, RedisUnavailable } from "../RedisClient.ts"
-import { fieldsOf } from "../streamEntries.ts"
+import { decodeInfoList, decodePendingSummary, fieldsOf } from "../streamEntries.ts"
 
 /** Where a consumer group stands on one stream. */
 export interface GroupInfo {
@@ -21,18 +21,20 @@ export const readGroupInfo = (
   group: string
 ): Effect.Effect<GroupInfo | null, RedisUnavailable> =>
   Effect.gen(function*() {
-    const groups = yield* redis.use((c) =>
-      (c.xinfo("GROUPS", key) as Promise<Array<Array<unknown>>>).catch((error: unknown) => {
-        if (String(error).includes("no such key")) return []
-        throw error
-      })
+    const groups = decodeInfoList(
+      yield* redis.use((c) =>
+        c.xinfo("GROUPS", key).catch((error: unknown) => {
+          if (String(error).includes("no such key")) return []
+          throw error
+        })
+      )
     )
     const fields = groups.map(fieldsOf).find((f) => f.get("name") === group)
     if (fields === undefined) return null
     const pending = Number(fields.get("pending"))
     const oldestPendingId = pending === 0
       ? null
-      : ((yield* redis.use((c) => c.xpending(key, group))) as [number, string | null, string | null, unknown])[1]
+      : decodePendingSummary(yield* redis.use((c) => c.xpending(key, group)))[1]
     const lag = fields.get("lag")
     return {
       lastDeliveredId: String(fields.get("last-delivered-id")),
