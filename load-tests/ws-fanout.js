@@ -52,6 +52,8 @@ const P99_MS = Number(__ENV.P99_MS || '10');
 const SETTLE_MS = 2000;
 // From a VU's start to the barrier's release: every socket of every VU connected and synced.
 const START_TIMEOUT_MS = 60000;
+// How many times a socket is opened before it counts as a connect error.
+const CONNECT_ATTEMPTS = 3;
 // Send instants kept per session: one switch per session every few seconds, so 64 cover minutes.
 const SLOTS = 64;
 
@@ -139,6 +141,8 @@ export function fanout(data) {
   const onFrame = (sub, frame) => {
     if (frame.type === 'STATE_SYNC') {
       sub.lastVersion = frame.version;
+      if (sub.synced) return;
+      sub.synced = true;
       if (++synced === subscribers.length) arrive();
     } else if (frame.type === 'STATE_UPDATE') {
       const version = frame.event.version;
@@ -173,6 +177,17 @@ export function fanout(data) {
     else if (frame.type === 'STATE_UPDATE') onBarrierVersion(frame.event.version);
   };
 
+  // A socket refused while thousands connect at once (a full accept queue) is opened again, a few
+  // times, before it counts as a connect error: one refusal must not keep every VU from starting.
+  const open = (sub) => {
+    sub.ws = new WebSocket(sub.url);
+    sub.ws.onmessage = (e) => onFrame(sub, JSON.parse(e.data));
+    sub.ws.onclose = () => {
+      if (sub.synced || closing) return;
+      if (++sub.attempts < CONNECT_ATTEMPTS) setTimeout(() => open(sub), 200 * sub.attempts);
+    };
+  };
+  let closing = false;
   for (const s of mine) {
     for (let k = 0; k < SOCKETS_PER_SESSION; k++) {
       const instance = (s * SOCKETS_PER_SESSION + k) % WS_URLS.length;
@@ -180,14 +195,20 @@ export function fanout(data) {
         session: s,
         measured: WS_URLS.length === 1 || instance !== 0,
         lastVersion: 0,
-        ws: new WebSocket(`${WS_URLS[instance]}/ws?sessionId=${data.ids[s]}`),
+        synced: false,
+        attempts: 0,
+        url: `${WS_URLS[instance]}/ws?sessionId=${data.ids[s]}`,
+        ws: null,
       };
-      sub.ws.onmessage = (e) => onFrame(sub, JSON.parse(e.data));
+      open(sub);
       subscribers.push(sub);
     }
   }
 
-  const closeAll = () => subscribers.forEach((sub) => sub.ws.close());
+  const closeAll = () => {
+    closing = true;
+    subscribers.forEach((sub) => sub.ws.close());
+  };
   const startTimer = setTimeout(() => {
     connectErrors.add(subscribers.length - synced);
     startTimeouts.add(1);

@@ -120,4 +120,5 @@ const stop = () => {
 }
 process.once("SIGTERM", stop)
 process.once("SIGINT", stop)
-server.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? "127.0.0.1")
+// A deep accept queue, as the kernel allows: thousands of sockets connect at once.
+server.listen({ port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? "127.0.0.1", backlog: 4096 })
