@@ -329,10 +329,18 @@ const main = async (): Promise<number> => {
   process.once("SIGINT", onSignal)
   process.once("SIGTERM", onSignal)
   const results: Array<RunResult> = []
+  const unstarted: Array<string> = []
   try {
     for (let run = 1; run <= runs; run++) {
       for (const server of servers) {
-        const r = await measure(server, run, load, postgres)
+        // A run k6 could not start (its sockets never all synced) is reported; the sitting goes on.
+        const r = await measure(server, run, load, postgres).catch((error: unknown) => {
+          const reason = String(error).split("\n", 1)[0]
+          unstarted.push(`${server} run ${run}: did not start (${reason})`)
+          console.log(`${server} run ${run}: did not start: ${reason}`)
+          return undefined
+        })
+        if (r === undefined) continue
         results.push(r)
         console.log(`${server} run ${run}: ${r.delivered} events delivered in ${r.windowS} s (${r.deliveredPerSec}/s); on B p50 ${r.delivery.p50} ` +
           `p99 ${r.delivery.p99} max ${r.delivery.max} ms; CPU µs/event A ${r.cpuUsPerEvent.a} B ${r.cpuUsPerEvent.b} redis ${r.cpuUsPerEvent.redis} ` +
@@ -364,14 +372,14 @@ const main = async (): Promise<number> => {
     : []
   if (ratios.length > 0) console.log(`\nmedians, in one sitting:\n${ratios.map((r) => `  ${r.line}`).join("\n")}`)
 
-  const problems = results.flatMap((r) => {
+  const problems = [...unstarted, ...results.flatMap((r) => {
     const where = `${r.server} run ${r.run}`
     return [
       ...(r.missed + r.duplicates + r.behind > 0 ? [`${where}: ${r.missed} events missed, ${r.duplicates} repeated, ${r.behind} sockets behind`] : []),
       ...(r.connectErrors + r.startTimeouts > 0 ? [`${where}: ${r.connectErrors} sockets failed to connect, ${r.startTimeouts} VUs never started`] : []),
       ...(r.switchErrorRate > 0 ? [`${where}: ${(r.switchErrorRate * 100).toFixed(2)} % of switches failed`] : [])
     ]
-  })
+  })]
   for (const p of problems) console.log(`! ${p}`)
   const disturbed = results.filter((r) => (r.cpuPct.other ?? 0) > DISTURBED_OTHER_CPU_PCT).map((r) => `${r.server} run ${r.run} (${r.cpuPct.other} %)`)
   if (disturbed.length > 0) {
