@@ -23,7 +23,7 @@ import { type OwnPostgres, startOwnPostgres } from "../tests/support/postgresSer
 import { startOwnRedis } from "../tests/support/redisServer.ts"
 import { CpuTimeline } from "./harness/cpuTimeline.ts"
 import { type K6Summary, k6Version, runK6Script, stat } from "./harness/k6.ts"
-import { type Column, medianOfPresent, positiveOption, runsTable, writeReport } from "./harness/report.ts"
+import { type Column, exitWith, medianOfPresent, positiveOption, runsTable, writeReport } from "./harness/report.ts"
 import { describeMachine, machineFacts } from "./harness/resources.ts"
 import { type RunningService, startService } from "./harness/service.ts"
 
@@ -405,7 +405,4 @@ const main = async (): Promise<number> => {
   return problems.length === 0 ? 0 : 1
 }
 
-process.exit(await main().catch((error: unknown) => {
-  console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-  return 1
-}))
+await exitWith(main)

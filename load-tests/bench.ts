@@ -22,7 +22,7 @@ import { startOwnPostgres } from "../tests/support/postgresServer.ts"
 import { startOwnRedis } from "../tests/support/redisServer.ts"
 import { CpuTimeline } from "./harness/cpuTimeline.ts"
 import { k6Version, type RequestStats, requestStats, runK6Script, stat } from "./harness/k6.ts"
-import { type Column, positiveOption, runsTable, writeReport } from "./harness/report.ts"
+import { type Column, exitWith, positiveOption, runsTable, writeReport } from "./harness/report.ts"
 import { describeMachine, machineBusyOver, machineFacts } from "./harness/resources.ts"
 import { type RunningService, startService } from "./harness/service.ts"
 
@@ -290,7 +290,4 @@ const main = async (): Promise<number> => {
   return problems.length === 0 ? 0 : 1
 }
 
-process.exit(await main().catch((error: unknown) => {
-  console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-  return 1
-}))
+await exitWith(main)

@@ -21,7 +21,7 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { type K6Run, runK6 } from "./harness/k6.ts"
 import { RedisAdmin } from "./harness/redis.ts"
 import { type KindFootprint, memoryPicture, type MemoryPicture } from "./harness/redisMemory.ts"
-import { median, writeReport } from "./harness/report.ts"
+import { exitWith, median, writeReport } from "./harness/report.ts"
 import {
   describeMachine,
   machineBusyOver,
@@ -457,7 +457,4 @@ const main = async (): Promise<number> => {
   return problems.length === 0 ? 0 : 1
 }
 
-process.exit(await main().catch((error: unknown) => {
-  console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
-  return 1
-}))
+await exitWith(main)

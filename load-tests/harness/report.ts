@@ -68,3 +68,10 @@ export const positiveOption = (name: string, text: string, options: { readonly i
   }
   return value
 }
+
+/** Runs a bench's main and exits with its code; a bench that throws prints why and exits with 1. */
+export const exitWith = async (main: () => Promise<number>): Promise<never> =>
+  process.exit(await main().catch((error: unknown) => {
+    console.error(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`)
+    return 1
+  }))

@@ -10,6 +10,7 @@ import {
   type CreateSessionInput,
   decide,
   evolve,
+  type SessionEvent,
   type SessionState,
   SYNC_MODES,
   TIMEOUT_ACTIONS
@@ -120,9 +121,9 @@ export const scenarioArb: fc.Arbitrary<Scenario> = inputArb.chain((input) =>
 )
 
 
-/** Every state a scenario leads through, commands the domain refuses skipped. */
-export const statesOf = ({ input, steps }: Scenario): Array<SessionState> => {
-  const states: Array<SessionState> = []
+/** Every event a scenario leads to, with the state before it; commands the domain refuses skipped. */
+export const transitionsOf = ({ input, steps }: Scenario): Array<{ readonly before: SessionState | null; readonly event: SessionEvent }> => {
+  const transitions: Array<{ readonly before: SessionState | null; readonly event: SessionEvent }> = []
   let state: SessionState | null = null
   let clock = T0
   for (const step of [{ command: { type: "CreateSession", input } as Command, dt: 0, lag: 0 }, ...steps]) {
@@ -130,9 +131,16 @@ export const statesOf = ({ input, steps }: Scenario): Array<SessionState> => {
     const result = decide(state, step.command, SID, clock - step.lag)
     if (Result.isFailure(result)) continue
     for (const event of result.success) {
+      transitions.push({ before: state, event })
       state = evolve(state, event)
-      if (state !== null) states.push(state)
     }
   }
-  return states
+  return transitions
 }
+
+/** Every state a scenario leads through. */
+export const statesOf = (scenario: Scenario): Array<SessionState> =>
+  transitionsOf(scenario).flatMap(({ before, event }) => {
+    const after = evolve(before, event)
+    return after === null ? [] : [after]
+  })

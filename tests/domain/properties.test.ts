@@ -26,7 +26,7 @@ import {
   TIMEOUT_ACTIONS,
   timeUsedOf
 } from "../../src/domain/index.ts"
-import { scenarioArb, type Step } from "./arbitraries.ts"
+import { scenarioArb, type Step, transitionsOf } from "./arbitraries.ts"
 import { SID, T0 } from "./decider.spec.ts"
 
 /** 300 by default; raise it for a soak run: DOMAIN_PROPERTY_RUNS=20000 npx vitest run tests/domain/properties. */
@@ -275,17 +275,9 @@ describe("domain properties", () => {
     // Guards the generator: with no timeouts the property above would prove little.
     const seen = new Set<string>()
     fc.assert(
-      fc.property(scenarioArb, ({ input, steps }) => {
-        let state: SessionState | null = null
-        let clock = T0
-        for (const step of [{ command: { type: "CreateSession", input } as Command, dt: 0, lag: 0 }, ...steps]) {
-          clock += step.dt
-          const result = decide(state, step.command, SID, clock - step.lag)
-          if (Result.isFailure(result)) continue
-          for (const event of result.success) {
-            if (event.type === "TIME_EXPIRED" && state !== null) seen.add(`${state.config.syncMode}/${state.config.actionOnTimeout}`)
-            state = evolve(state, event)
-          }
+      fc.property(scenarioArb, (scenario) => {
+        for (const { before, event } of transitionsOf(scenario)) {
+          if (event.type === "TIME_EXPIRED" && before !== null) seen.add(`${before.config.syncMode}/${before.config.actionOnTimeout}`)
         }
       }),
       { numRuns: NUM_RUNS, seed: 42 }
