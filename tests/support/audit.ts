@@ -45,6 +45,9 @@ const pick = <A>(items: ReadonlyArray<A>): A => items[Math.floor(Math.random() *
  */
 export const runSession = async (baseUrl: string, sessionId: string, commands: number, pauseMs = 0): Promise<Array<number>> => {
   const statuses = [await post(baseUrl, "/v1/sessions", createBody(sessionId, pick(MODES)))]
+  // A create refused (503 while Redis does not answer) made no session: its life ends there, as a
+  // client's would, rather than sending commands that can only answer 404.
+  if (statuses[0] !== 201) return statuses
   statuses.push(await post(baseUrl, `/v1/sessions/${sessionId}/start`))
   let paused = false
   for (let i = 0; i < commands; i++) {
