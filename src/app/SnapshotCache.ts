@@ -1,5 +1,5 @@
 import { evolve, type SessionState } from "../domain/index.ts"
-import { deletesSession, type LogEntry } from "../infra/streamEntries.ts"
+import type { LogEntry } from "../infra/streamEntries.ts"
 import { fromStoredEvent } from "./sessionCodec.ts"
 
 /** A session's snapshot as this instance last committed it or folded it from the shard log. */
@@ -40,9 +40,8 @@ export const makeSnapshotCache = (capacity: number) => {
     for (const entry of entries) {
       const held = slots.get(entry.sessionId)
       if (held === undefined || entry.version <= held.version) continue
-      const state = entry.version === held.version + 1 && !deletesSession(entry)
-        ? evolve(held.state, fromStoredEvent(entry))
-        : null
+      // The domain's evolve leaves no state after a deletion.
+      const state = entry.version === held.version + 1 ? evolve(held.state, fromStoredEvent(entry)) : null
       if (state === null) slots.delete(entry.sessionId)
       else slots.set(entry.sessionId, { version: entry.version, lastEventId: entry.eventId, state })
     }

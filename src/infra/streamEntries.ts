@@ -74,11 +74,6 @@ export interface LogEntry {
   readonly dueAt: number | null
 }
 
-/** The event type that ends a session for good: no state follows it. */
-const SESSION_DELETED = "SESSION_DELETED"
-
-export const deletesSession = (event: { readonly type: string }): boolean => event.type === SESSION_DELETED
-
 const eventOf = (fields: Map<string, string>) => ({
   version: Number(fields.get("v")),
   type: fields.get("t") ?? "",

@@ -2,7 +2,7 @@ import { type Context, Effect, Result } from "effect"
 import { evolve, type SessionState } from "../../domain/index.ts"
 import { catchUpGate, type Gate, type Passed } from "../../infra/follow/catchUpGate.ts"
 import type { ServerClock } from "../../infra/ServerClock.ts"
-import { deletesSession, type LogEntry } from "../../infra/streamEntries.ts"
+import type { LogEntry } from "../../infra/streamEntries.ts"
 import { streamIdMs } from "../../infra/streamIds.ts"
 import type { CommandHandler } from "../CommandHandler.ts"
 import type { History } from "../History.ts"
@@ -70,7 +70,8 @@ export const liveRenderer = (clock: ServerClock["Service"], context: Context.Con
       if (before === undefined) return undefined
       const at = now()
       const event = wireEventOf(entry)
-      const state = deletesSession(entry) ? null : evolve(before, fromStoredEvent(entry))
+      // null after a deletion: the domain's evolve leaves no state.
+      const state = evolve(before, fromStoredEvent(entry))
       const text = state === null
         ? sessionDeletedFrame(entry.sessionId, event, at)
         : stateUpdateFrame(entry.sessionId, state, event, at)
