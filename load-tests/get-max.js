@@ -11,32 +11,16 @@ import http from 'k6/http';
 import { check } from 'k6';
 import exec from 'k6/execution';
 import { Rate } from 'k6/metrics';
+import { closedLoopOptions } from './lib/closedLoop.js';
 import { headersWith } from './lib/sessions.js';
 import { API_KEY, BASE_URLS, options as fixedRate, recordScenarioStart, setup, teardown } from './switch.js';
 
 export { setup, teardown };
 
-const MAX_ERROR_RATE = Number(__ENV.MAX_ERROR_RATE || '0');
 const GET_PARAMS = { headers: headersWith(API_KEY, {}), tags: { name: 'get' }, timeout: '10s' };
 const getErrors = new Rate('get_errors');
 
-export const options = {
-  ...fixedRate,
-  scenarios: {
-    get_max: {
-      executor: 'constant-vus',
-      vus: parseInt(__ENV.VUS || '50', 10),
-      duration: __ENV.DURATION || '10s',
-      exec: 'getSession',
-    },
-  },
-  thresholds: {
-    // Declared so that the summary reports the reads apart from setup's requests.
-    'http_req_duration{name:get}': ['max>=0'],
-    'http_req_failed{name:get}': [`rate<=${MAX_ERROR_RATE}`],
-    get_errors: [`rate<=${MAX_ERROR_RATE}`],
-  },
-};
+export const options = closedLoopOptions(fixedRate, { scenario: 'get_max', exec: 'getSession', name: 'get', errorRate: 'get_errors' });
 
 let urls = null;
 

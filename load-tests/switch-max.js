@@ -7,24 +7,9 @@
 // Environment: BASE_URL / BASE_URLS, SESSIONS, KEEP_SESSIONS as in switch.js; VUS (default 50);
 // DURATION (default 10s); MAX_ERROR_RATE (default 0). There is no latency threshold: at saturation the
 // latency is the queue's.
+import { closedLoopOptions } from './lib/closedLoop.js';
 import { options as fixedRate, setup, switchTurn, teardown } from './switch.js';
 
 export { setup, switchTurn, teardown };
 
-export const options = {
-  ...fixedRate,
-  scenarios: {
-    switch_max: {
-      executor: 'constant-vus',
-      vus: parseInt(__ENV.VUS || '50', 10),
-      duration: __ENV.DURATION || '10s',
-      exec: 'switchTurn',
-    },
-  },
-  thresholds: {
-    // Declared so that the summary reports the switches apart from setup's requests.
-    'http_req_duration{name:switch}': ['max>=0'],
-    'http_req_failed{name:switch}': [`rate<=${Number(__ENV.MAX_ERROR_RATE || '0')}`],
-    switch_errors: [`rate<=${Number(__ENV.MAX_ERROR_RATE || '0')}`],
-  },
-};
+export const options = closedLoopOptions(fixedRate, { scenario: 'switch_max', exec: 'switchTurn', name: 'switch', errorRate: 'switch_errors' });
