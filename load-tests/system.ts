@@ -53,6 +53,7 @@ const { values } = parseArgs({
     k6: { type: "string", default: process.env["K6"] ?? "k6" },
     "drain-timeout-s": { type: "string", default: "300" },
     "idle-s": { type: "string", default: "5" },
+    "cpu-prof": { type: "string" },
     help: { type: "boolean", default: false }
   }
 })
@@ -68,7 +69,8 @@ const USAGE = `usage: npm run bench:system -- [options]
   --checkout [LABEL=]DIR   a built checkout to measure (repeatable: runs alternate); default this one
   --k6 PATH            the k6 binary (default $K6 or k6 on PATH)
   --drain-timeout-s S  how long to wait for the audit to drain (default 300)
-  --idle-s S           idle CPU measured for S seconds before the load (default 5)`
+  --idle-s S           idle CPU measured for S seconds before the load (default 5)
+  --cpu-prof DIR       write a V8 CPU profile of each service process to DIR (for where the time goes)`
 
 interface Checkout {
   readonly label: string
@@ -230,7 +232,8 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
   let admin: RedisAdmin | undefined
   try {
     const env = { REDIS_URL: redis.url, DATABASE_URL: databaseUrl, LOG_LEVEL: "info" }
-    for (const role of roleNames) services.push(await startService({ cwd: checkout.dir, env, role }))
+    const nodeArgs = values["cpu-prof"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", path.resolve(values["cpu-prof"])]
+    for (const role of roleNames) services.push(await startService({ cwd: checkout.dir, env, role, nodeArgs }))
     const audit = services[0]!
     const api = services.at(-1)!
     // The audit's database is created and migrated in the background at start: not part of the load.
