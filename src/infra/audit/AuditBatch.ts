@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import type { LogEntry } from "../streamEntries.ts"
 import { compareStreamIds, streamIdMs } from "../streamIds.ts"
 
@@ -68,13 +69,24 @@ export const batchOf = (entries: ReadonlyArray<LogEntry>, current: ReadonlyArray
   }
 }
 
-/**
- * The same entries always make the same job id, so a batch handed off again (its consumer died
- * before acknowledging) is ignored by BullMQ while the first job exists. Shard log ids hold no ":"
- * and the id is never all digits, as BullMQ requires.
- */
-export const jobIdOf = (shard: number, entries: ReadonlyArray<LogEntry>): string =>
-  `${shard}_${entries[0]?.logId ?? "0-0"}_${entries.at(-1)?.logId ?? "0-0"}`
+/** Entries of one shard log that go to the audit together. */
+export interface ShardRange {
+  readonly shard: number
+  readonly entries: ReadonlyArray<LogEntry>
+}
 
-/** The commit time of the oldest event of the job `jobId` names. */
+/**
+ * The same ranges of the same logs always make the same job id, so a batch handed off again (its
+ * consumer died before acknowledging) is ignored by BullMQ while the first job exists; ranges that
+ * differ make another id. The id leads with the oldest entry's log id (the job's age, see
+ * jobOldestMs), then a digest of every range. Shard log ids hold no ":" and the id is never all
+ * digits, as BullMQ requires.
+ */
+export const jobIdOf = (ranges: ReadonlyArray<ShardRange>): string => {
+  const bounds = ranges.map(({ shard, entries }) => `${shard}:${entries[0]?.logId ?? "0-0"}:${entries.at(-1)?.logId ?? "0-0"}`)
+  const oldest = ranges.map(({ entries }) => entries[0]?.logId ?? "0-0").reduce((a, b) => compareStreamIds(a, b) <= 0 ? a : b)
+  return `b_${oldest}_${createHash("sha1").update(bounds.join(",")).digest("hex").slice(0, 16)}`
+}
+
+/** The commit time of the oldest event of the job `jobId` names (jobs of earlier releases too: `<shard>_<first>_<last>`). */
 export const jobOldestMs = (jobId: string): number => streamIdMs(jobId.split("_")[1] ?? "0-0")

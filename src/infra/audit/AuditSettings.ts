@@ -15,11 +15,15 @@ const schema = {
     true,
     "on first connecting, create the database if it is missing and apply pending migrations (under an advisory lock, so every instance may); `false` leaves it to `npm run migrate`"
   ),
-  auditBatchSize: integer("AUDIT_BATCH_SIZE", 500, "most events per batch (one BullMQ job, one PostgreSQL transaction)"),
+  auditBatchSize: integer(
+    "AUDIT_BATCH_SIZE",
+    500,
+    "most events read from one shard log at once; a batch (one BullMQ job, one PostgreSQL transaction) holds the reads of every shard within the linger, and goes at once when it reaches this many"
+  ),
   auditBatchLingerMs: integer(
     "AUDIT_BATCH_LINGER_MS",
     300,
-    "how long a shard's projector waits for more events to join a batch that is not full: longer makes fewer, larger jobs (less CPU per event) and adds as much audit lag"
+    "how long a batch waits, from its first read, for more events of any shard to join it: longer makes fewer, larger jobs (less CPU per event) and adds as much audit lag"
   ),
   auditWorkerConcurrency: integer("AUDIT_WORKER_CONCURRENCY", 4, "batches one worker process writes at once"),
   auditJobAttempts: integer(

@@ -12,16 +12,16 @@ import {
   decodeInfoList,
   decodeReadGroupReply,
   fieldsOf,
-  type LogEntry,
   type RawStreamEntry,
   toLogEntry
 } from "../streamEntries.ts"
 import { compareStreamIds, nextStreamId } from "../streamIds.ts"
-import { type AuditSnapshot, batchOf, jobIdOf } from "./AuditBatch.ts"
+import { type AuditSnapshot, batchOf, jobIdOf, type ShardRange } from "./AuditBatch.ts"
 import { AuditObserver } from "./AuditObserver.ts"
 import { AuditQueue } from "./AuditQueue.ts"
 import { AuditSettings } from "./AuditSettings.ts"
 import { readGroupInfo } from "./groupInfo.ts"
+import { makeLingerBatcher } from "./lingerBatcher.ts"
 import { ProjectorHealth } from "./ProjectorHealth.ts"
 
 export const AUDIT_GROUP = "audit"
@@ -43,9 +43,9 @@ const BLOCK_MS = 2000
 
 /**
  * The audit's reading side: a consumer group `audit` on every shard log. Each shard has its own
- * blocking XREADGROUP connection; what it reads is handed to the BullMQ queue as one job with a
- * deterministic id, and acknowledged only once the job is in the queue, so a crash in between leaves
- * the entries pending. The entries carry events, not states: each job also takes the current snapshot
+ * blocking XREADGROUP connection; what the shards read within a linger (AUDIT_BATCH_LINGER_MS) is
+ * handed to the BullMQ queue as one job with a deterministic id, and each log's entries are
+ * acknowledged only once the job is in the queue, so a crash in between leaves them pending. The entries carry events, not states: each job also takes the current snapshot
  * of each of its sessions, read from Redis when the job is made. Every `auditReclaimIdleMs`-ish, entries
  * pending on a consumer that has been idle that long (it died) are claimed and handed off again; the
  * log is trimmed of what is both acknowledged and older than the resume window (`resumeWindowMs`,
@@ -88,8 +88,8 @@ export const projectorLayer: Layer.Layer<
     const handedOff = new Map<number, string>()
     const looks = new Map<number, LogLook>()
 
-    /** The snapshot of each session of the entries, as Redis holds it now: one pipelined HMGET each. */
-    const readSnapshots = (entries: ReadonlyArray<LogEntry>) => {
+    /** The snapshot of each session of one shard's entries, as Redis holds it now: one pipelined HMGET each. */
+    const readSnapshots = ({ shard, entries }: ShardRange) => {
       const sessionIds = [...new Set(entries.map((entry) => entry.sessionId))]
       return redis.use(async (c) => {
         const pipeline = c.pipeline()
@@ -97,7 +97,7 @@ export const projectorLayer: Layer.Layer<
         for (const sessionId of sessionIds) pipeline.hmget(keys.session(sessionId).snapshot, "v", "s", "c")
         const replies = (await pipeline.exec()) ?? []
         return sessionIds.flatMap((sessionId, i): Array<AuditSnapshot> => {
-          const [error, reply] = replies[i] ?? [new Error("no reply"), null]
+          const [error, reply] = replies[i] ?? [new Error(`no reply for shard ${shard}`), null]
           if (error !== null) throw error
           const [version, state, incarnation] = decodeSnapshotFields(reply)
           return version === null || state === null ? [] : [{ sessionId, incarnation: incarnation ?? "", version: Number(version), state }]
@@ -105,17 +105,50 @@ export const projectorLayer: Layer.Layer<
       })
     }
 
-    const handOff = Effect.fnUntraced(function*(shard: number, raw: ReadonlyArray<RawStreamEntry>, reclaimed: boolean) {
-      const entries = raw.map((item) => toLogEntry(shard, item))
-      const newest = entries.at(-1)!.logId
-      if (compareStreamIds(newest, handedOff.get(shard) ?? "0-0") > 0) handedOff.set(shard, newest)
-      const snapshots = yield* readSnapshots(entries).pipe(Effect.retry(retrying))
-      yield* queue.handOff(jobIdOf(shard, entries), batchOf(entries, snapshots)).pipe(Effect.retry(retrying))
-      yield* redis.use((c) => c.xack(keys.shard(shard).log, AUDIT_GROUP, ...entries.map((e) => e.logId))).pipe(
-        Effect.retry(retrying)
+    /** What one read of a shard log hands off; `more` reads what arrived since, to fill the read up when the batch goes. */
+    interface Taken extends ShardRange {
+      readonly reclaimed: boolean
+      readonly more: Effect.Effect<ReadonlyArray<RawStreamEntry>, RedisUnavailable>
+    }
+
+    const topUp = (taken: Taken): Effect.Effect<Taken, RedisUnavailable> =>
+      taken.entries.length >= settings.auditBatchSize
+        ? Effect.succeed(taken)
+        : Effect.map(taken.more, (raw) => ({ ...taken, entries: [...taken.entries, ...raw.map((item) => toLogEntry(taken.shard, item))] }))
+
+    /**
+     * One job for the reads of every shard that joined the batch: the current snapshots of their
+     * sessions (one pipeline per shard, each on its own slot), the job, then each log's acknowledgement.
+     */
+    const handOffBatch = Effect.fnUntraced(function*(reads: ReadonlyArray<Taken>) {
+      const ranges = (yield* Effect.forEach(reads, topUp, { concurrency: "unbounded" })).filter((range) => range.entries.length > 0)
+      for (const { shard, entries } of ranges) {
+        const newest = entries.at(-1)!.logId
+        if (compareStreamIds(newest, handedOff.get(shard) ?? "0-0") > 0) handedOff.set(shard, newest)
+      }
+      const snapshots = yield* Effect.forEach(ranges, (range) => readSnapshots(range).pipe(Effect.retry(retrying)), { concurrency: "unbounded" })
+      const entries = ranges.flatMap((range) => range.entries)
+      yield* queue.handOff(jobIdOf(ranges), batchOf(entries, snapshots.flat())).pipe(Effect.retry(retrying))
+      yield* Effect.forEach(
+        ranges,
+        ({ shard, entries }) =>
+          redis.use((c) => c.xack(keys.shard(shard).log, AUDIT_GROUP, ...entries.map((e) => e.logId))).pipe(Effect.retry(retrying)),
+        { concurrency: "unbounded", discard: true }
       )
-      observer.handedOff(entries.length, reclaimed)
+      for (const range of ranges) observer.handedOff(range.entries.length, range.reclaimed)
     })
+
+    const batcher = makeLingerBatcher({
+      lingerMs: settings.auditBatchLingerMs,
+      maxSize: settings.auditBatchSize,
+      sizeOf: (taken: Taken) => taken.entries.length,
+      flush: handOffBatch
+    })
+
+    const handOff = (shard: number, raw: ReadonlyArray<RawStreamEntry>, reclaimed: boolean, more: Taken["more"]) =>
+      batcher.submit({ shard, entries: raw.map((item) => toLogEntry(shard, item)), reclaimed, more })
+
+    const nothingMore = Effect.succeed<ReadonlyArray<RawStreamEntry>>([])
 
     /** Looks at one log: creates its group again when it is missing, and returns the gap when the log was lost. */
     const recoverShard = Effect.fnUntraced(function*(shard: number) {
@@ -172,13 +205,8 @@ export const projectorLayer: Layer.Layer<
         const first = yield* read(settings.auditBatchSize, true)
         if (first.length === 0) continue
         // A trickle would make a job of an event or two, and per-job costs would then bound the
-        // audit's rate: what arrives within the linger joins the batch.
-        if (first.length < settings.auditBatchSize) {
-          yield* Effect.sleep(settings.auditBatchLingerMs)
-          yield* handOff(shard, [...first, ...yield* read(settings.auditBatchSize - first.length, false)], false)
-        } else {
-          yield* handOff(shard, first, false)
-        }
+        // audit's rate: what arrives within the linger, on this log and the others, joins the batch.
+        yield* handOff(shard, first, false, read(settings.auditBatchSize - first.length, false))
       }
     })
 
@@ -191,7 +219,7 @@ export const projectorLayer: Layer.Layer<
           yield* redis.use((c) => c.xautoclaim(key, AUDIT_GROUP, consumer, settings.auditReclaimIdleMs, cursor, "COUNT", settings.auditBatchSize))
         )
         const live = claimed.flatMap(([id, fields]): Array<RawStreamEntry> => fields === null ? [] : [[id, fields]])
-        if (live.length > 0) yield* handOff(shard, live, true)
+        if (live.length > 0) yield* handOff(shard, live, true, nothingMore)
         if (deleted.length > 0) {
           observer.lost(deleted.length)
           yield* Effect.logError("audit: shard-log entries were trimmed before they were audited", { shard, entries: deleted.length })
