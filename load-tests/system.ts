@@ -34,6 +34,7 @@ import {
 } from "./harness/resources.ts"
 import { type OwnPostgres, startOwnPostgres } from "../tests/support/postgresServer.ts"
 import { type OwnRedis, startOwnRedis } from "../tests/support/redisServer.ts"
+import { StoreSettings } from "../src/infra/StoreSettings.ts"
 import { countRows } from "./harness/rows.ts"
 import { type RunningService, startService } from "./harness/service.ts"
 
@@ -54,6 +55,7 @@ const { values } = parseArgs({
     "drain-timeout-s": { type: "string", default: "300" },
     "idle-s": { type: "string", default: "5" },
     "cpu-prof": { type: "string" },
+    "memory-every-s": { type: "string", default: "10" },
     help: { type: "boolean", default: false }
   }
 })
@@ -70,6 +72,8 @@ const USAGE = `usage: npm run bench:system -- [options]
   --k6 PATH            the k6 binary (default $K6 or k6 on PATH)
   --drain-timeout-s S  how long to wait for the audit to drain (default 300)
   --idle-s S           idle CPU measured for S seconds before the load (default 5)
+  --memory-every-s S   sample Redis used_memory every S seconds during the load (default 10); with a
+                       run longer than the resume window, the report gives its trend once the window is full
   --cpu-prof DIR       write a V8 CPU profile of each service process to DIR (for where the time goes)`
 
 interface Checkout {
@@ -116,6 +120,8 @@ interface RunResult {
   readonly idleCpuPct: { readonly servicePct: number; readonly redisPct: number; readonly postgresPct: number }
   readonly drainS: number
   readonly memory: MemoryPicture & { readonly usedBefore: number; readonly bytesPerEvent: number }
+  /** Redis used_memory during the load: seconds since k6 started, bytes. */
+  readonly memoryDuringLoad: ReadonlyArray<readonly [number, number]>
   readonly machineBusyBeforePct: number | null
   readonly serviceWarnings: number
   readonly k6Summary: unknown
@@ -128,6 +134,8 @@ const sessions = Number(values.sessions)
 const roles = values.roles === "api+worker" ? ["worker", "api"] : values.roles === "all" ? ["all"] : null
 const drainTimeoutMs = Number(values["drain-timeout-s"]) * 1000
 const idleSeconds = Number(values["idle-s"])
+// The instances run with the default resume window (the bench sets no RESUME_WINDOW_MS).
+const resumeWindowS = StoreSettings.schema.resumeWindowMs.defaultValue / 1000
 
 const checkoutOf = (spec: string): Checkout => {
   const at = spec.indexOf("=")
@@ -217,6 +225,41 @@ const idleCpu = async (services: ReadonlyArray<RunningService>, redis: OwnRedis,
   return { servicePct: cpu.pctOfCore(cpu.service), redisPct: cpu.pctOfCore(cpu.redis), postgresPct: cpu.pctOfCore(cpu.postgres) }
 }
 
+/** Samples Redis used_memory every `everyMs` until stopped; the series starts at 0 s. */
+const sampleMemory = (admin: RedisAdmin, everyMs: number) => {
+  const samples: Array<readonly [number, number]> = []
+  const start = performance.now()
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      samples.push([Math.round((performance.now() - start) / 100) / 10, await admin.usedMemory()])
+      await sleep(everyMs)
+    }
+  })()
+  return {
+    stop: async () => {
+      running = false
+      await loop
+      return samples
+    }
+  }
+}
+
+/**
+ * How Redis memory moved once the resume window was full (from twice its length on, when the window's
+ * events and the trims that follow them have settled): the least-squares slope, bytes per minute, and
+ * the level it moved around. null when the run was too short to tell.
+ */
+const memoryTrend = (samples: ReadonlyArray<readonly [number, number]>, windowS: number) => {
+  const settled = samples.filter(([t]) => t >= 2 * windowS)
+  if (settled.length < 3) return null
+  const n = settled.length
+  const meanT = settled.reduce((a, [t]) => a + t, 0) / n
+  const meanB = settled.reduce((a, [, b]) => a + b, 0) / n
+  const slope = settled.reduce((a, [t, b]) => a + (t - meanT) * (b - meanB), 0) / settled.reduce((a, [t]) => a + (t - meanT) ** 2, 0)
+  return { fromS: settled[0]![0], toS: settled.at(-1)![0], level: meanB, bytesPerMinute: slope * 60, min: Math.min(...settled.map(([, b]) => b)), max: Math.max(...settled.map(([, b]) => b)) }
+}
+
 /** What an interrupt must stop besides the PostgreSQL server: the running run's Redis. */
 const stopOnInterrupt = new Set<() => Promise<void>>()
 
@@ -244,6 +287,7 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
     admin = await RedisAdmin.connect(redis.url)
     const usedBefore = await admin.usedMemory()
     const before = await readCpu(services, redis, postgres)
+    const sampling = sampleMemory(admin, Number(values["memory-every-s"]) * 1000)
     const k6 = await runK6({
       binary: k6Binary,
       script: path.join(here, mode === "max" ? "switch-max.js" : "switch.js"),
@@ -256,6 +300,7 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
         ...(mode === "max" ? { VUS: values.vus } : { RATE: values.rate })
       }
     })
+    const memoryDuringLoad = await sampling.stop()
     if (k6.exitCode !== 0 && k6.exitCode !== 99) {
       throw new Error(`k6 exited with ${k6.exitCode}:\n${k6.outputTail.join("\n")}`)
     }
@@ -281,6 +326,7 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
       idleCpuPct: idle,
       drainS,
       memory: { ...picture, usedBefore, bytesPerEvent: Math.round((picture.usedMemory - usedBefore) / events) },
+      memoryDuringLoad,
       machineBusyBeforePct,
       serviceWarnings: services.reduce((n, s) => n + s.warnings(), 0),
       k6Summary: summary
@@ -438,6 +484,22 @@ const main = async (): Promise<number> => {
       1
     ))
   }
+  const trends = results.flatMap((r) => {
+    const trend = memoryTrend(r.memoryDuringLoad, resumeWindowS)
+    return trend === null ? [] : [{ checkout: r.checkout, run: r.run, ...trend }]
+  })
+  if (trends.length > 0) {
+    console.log(`\nRedis used_memory under the load once the resume window (${resumeWindowS} s) was full ` +
+      `(samples every ${values["memory-every-s"]} s; least-squares slope)`)
+    console.log(table(
+      ["checkout", "run", "from s", "to s", "level MB", "min MB", "max MB", "slope KB/min", "per 10 min"],
+      trends.map((t) => [
+        t.checkout, String(t.run), fixed(0)(t.fromS), fixed(0)(t.toS), fixed(2)(t.level / 1e6), fixed(2)(t.min / 1e6), fixed(2)(t.max / 1e6),
+        fixed(1)(t.bytesPerMinute / 1000), `${fixed(2)((100 * t.bytesPerMinute * 10) / t.level)} %`
+      ]),
+      2
+    ))
+  }
   const problems = results.flatMap((r) => [
     ...(r.events !== r.expectedEvents ? [`${r.checkout} run ${r.run}: the audit holds ${r.events} events, k6's answers make ${r.expectedEvents}`] : []),
     ...(r.k6.failedSwitches > 0 ? [`${r.checkout} run ${r.run}: ${r.k6.failedSwitches} switches failed`] : []),
@@ -453,6 +515,7 @@ const main = async (): Promise<number> => {
     checkouts,
     medians,
     memory,
+    memoryTrends: trends,
     problems,
     runs: results
   })

@@ -12,11 +12,17 @@ const FNV_PRIME = 0x01000193
  */
 export const fnv1a32 = (input: string): number => {
   let hash = FNV_OFFSET_BASIS
-  if (/^[\x00-\x7f]*$/.test(input)) {
-    for (let i = 0; i < input.length; i++) hash = Math.imul(hash ^ input.charCodeAt(i), FNV_PRIME)
-  } else {
-    for (const byte of Buffer.from(input, "utf8")) hash = Math.imul(hash ^ byte, FNV_PRIME)
+  for (let i = 0; i < input.length; i++) {
+    const code = input.charCodeAt(i)
+    if (code > 0x7f) return fnv1a32Bytes(Buffer.from(input, "utf8"))
+    hash = Math.imul(hash ^ code, FNV_PRIME)
   }
+  return hash >>> 0
+}
+
+const fnv1a32Bytes = (bytes: Uint8Array): number => {
+  let hash = FNV_OFFSET_BASIS
+  for (const byte of bytes) hash = Math.imul(hash ^ byte, FNV_PRIME)
   return hash >>> 0
 }
 
@@ -57,13 +63,16 @@ export interface KeySchema {
 
 export const makeKeySchema = (settings: { readonly keyPrefix: string; readonly shardCount: number }): KeySchema => {
   const tag = (shard: number) => `${settings.keyPrefix}{${shard}}:`
-  const shard = (shard: number): ShardKeys => ({
+  const shardKeysOf = (shard: number): ShardKeys => ({
     shard,
     log: `${tag(shard)}log`,
     feed: `${tag(shard)}feed`,
     deadlines: `${tag(shard)}deadlines`,
     epoch: `${tag(shard)}epoch`
   })
+  // Built once: every command names its shard's keys.
+  const shards = Array.from({ length: settings.shardCount }, (_, shard) => shardKeysOf(shard))
+  const shard = (shard: number): ShardKeys => shards[shard] ?? shardKeysOf(shard)
   const session = (sessionId: string): SessionKeys => {
     const keys = shard(shardOf(sessionId, settings.shardCount))
     const base = tag(keys.shard)
