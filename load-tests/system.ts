@@ -13,7 +13,7 @@
  */
 import { execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { existsSync } from "node:fs"
+import { existsSync, readdirSync } from "node:fs"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -35,6 +35,7 @@ import {
 import { type OwnPostgres, startOwnPostgres } from "../tests/support/postgresServer.ts"
 import { type OwnRedis, startOwnRedis } from "../tests/support/redisServer.ts"
 import { StoreSettings } from "../src/infra/StoreSettings.ts"
+import { cpuByStage, monotonicUs, type StageShare } from "./harness/cpuStages.ts"
 import { countRows } from "./harness/rows.ts"
 import { type RunningService, startService } from "./harness/service.ts"
 
@@ -55,6 +56,7 @@ const { values } = parseArgs({
     "drain-timeout-s": { type: "string", default: "300" },
     "idle-s": { type: "string", default: "5" },
     "cpu-prof": { type: "string" },
+    floor: { type: "boolean", default: false },
     "memory-every-s": { type: "string", default: "10" },
     help: { type: "boolean", default: false }
   }
@@ -74,13 +76,20 @@ const USAGE = `usage: npm run bench:system -- [options]
   --idle-s S           idle CPU measured for S seconds before the load (default 5)
   --memory-every-s S   sample Redis used_memory every S seconds during the load (default 10); with a
                        run longer than the resume window, the report gives its trend once the window is full
+  --floor              also run the floor (load-tests/floor/server.mjs: HTTP, one Redis script per
+                       command and the shard feeds, no audit) under the same load, alternating, with
+                       the ratios of CPU per event to it
   --cpu-prof DIR       write a V8 CPU profile of each service process to DIR (for where the time goes)`
 
 interface Checkout {
   readonly label: string
   readonly dir: string
   readonly commit: string
+  /** The floor server of this repository rather than a checkout of the service. */
+  readonly floor?: boolean
 }
+
+const FLOOR_ENTRY_POINT = "load-tests/floor/server.mjs"
 
 interface CpuReading {
   readonly machine: MachineTicks | null
@@ -125,6 +134,8 @@ interface RunResult {
   readonly machineBusyBeforePct: number | null
   readonly serviceWarnings: number
   readonly k6Summary: unknown
+  /** With --cpu-prof: each service process's CPU over the load and drain, by stage (its role, its stages). */
+  readonly stages: ReadonlyArray<{ readonly role: string; readonly stages: ReadonlyArray<StageShare> }> | null
 }
 
 const runs = Number(values.runs)
@@ -264,6 +275,14 @@ const memoryTrend = (samples: ReadonlyArray<readonly [number, number]>, windowS:
 const stopOnInterrupt = new Set<() => Promise<void>>()
 
 /** One run on `checkout`: fresh Redis and database, the service started, k6, the drain, the readings. */
+const profileDir = values["cpu-prof"] === undefined ? undefined : path.resolve(values["cpu-prof"])
+
+/** The profile a service process wrote to profileDir when it exited (node names it after the pid). */
+const profileOf = (pid: number): string | undefined => {
+  const file = readdirSync(profileDir!).find((name) => name.endsWith(".cpuprofile") && name.includes(`.${pid}.`))
+  return file === undefined ? undefined : path.join(profileDir!, file)
+}
+
 const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k6Binary: string): Promise<RunResult> => {
   const roleNames = roles!
   const machineBusyBeforePct = await machineBusyOver(1000)
@@ -275,18 +294,23 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
   let admin: RedisAdmin | undefined
   try {
     const env = { REDIS_URL: redis.url, DATABASE_URL: databaseUrl, LOG_LEVEL: "info" }
-    const nodeArgs = values["cpu-prof"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", path.resolve(values["cpu-prof"])]
-    for (const role of roleNames) services.push(await startService({ cwd: checkout.dir, env, role, nodeArgs }))
+    const nodeArgs = profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir]
+    const floor = checkout.floor === true
+    // The floor is one process with no audit: it answers /ready at once, and has nothing to drain.
+    const entryPoint = floor ? FLOOR_ENTRY_POINT : undefined
+    for (const role of floor ? ["floor"] : roleNames) services.push(await startService({ cwd: checkout.dir, env, role, nodeArgs, entryPoint }))
     const audit = services[0]!
     const api = services.at(-1)!
+    const isDrained = floor ? () => true : drained
     // The audit's database is created and migrated in the background at start: not part of the load.
-    if (!(await waitForReady(audit.origin, (r) => r.checks?.postgres === "ok" && drained(r), 60_000))) {
+    if (!floor && !(await waitForReady(audit.origin, (r) => r.checks?.postgres === "ok" && drained(r), 60_000))) {
       throw new Error("the audit did not connect to PostgreSQL within 60 s")
     }
     const idle = await idleCpu(services, redis, postgres, idleSeconds)
     admin = await RedisAdmin.connect(redis.url)
     const usedBefore = await admin.usedMemory()
     const before = await readCpu(services, redis, postgres)
+    const fromUs = monotonicUs()
     const sampling = sampleMemory(admin, Number(values["memory-every-s"]) * 1000)
     const k6 = await runK6({
       binary: k6Binary,
@@ -305,15 +329,24 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
       throw new Error(`k6 exited with ${k6.exitCode}:\n${k6.outputTail.join("\n")}`)
     }
     const drainStart = performance.now()
-    if (!(await waitForReady(audit.origin, drained, drainTimeoutMs))) {
+    if (!(await waitForReady(audit.origin, isDrained, drainTimeoutMs))) {
       throw new Error(`the audit did not drain within ${drainTimeoutMs / 1000} s`)
     }
     const drainS = Math.round((performance.now() - drainStart) / 100) / 10
     const after = await readCpu(services, redis, postgres)
-    const events = await countRows(databaseUrl, "session_events")
+    const toUs = monotonicUs()
     const expectedEvents = 2 * sessions + k6.switches - k6.failedSwitches
+    // The floor keeps no audit: its events are what k6's answers make.
+    const events = floor ? expectedEvents : await countRows(databaseUrl, "session_events")
     const picture = await memoryPicture(admin)
     const { summary, outputTail: _tail, ...k6Numbers } = k6
+    // The profiles are written as the processes exit.
+    for (const service of [...services].reverse()) await service.stop()
+    const stages = profileDir === undefined ? null : services.map((service, i) => {
+      const file = profileOf(service.pid)
+      if (file === undefined) throw new Error(`no CPU profile of pid ${service.pid} in ${profileDir}`)
+      return { role: floor ? "floor" : roleNames[i]!, stages: cpuByStage(file, { fromUs, toUs }) }
+    })
     return {
       checkout: checkout.label,
       run,
@@ -329,14 +362,15 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
       memoryDuringLoad,
       machineBusyBeforePct,
       serviceWarnings: services.reduce((n, s) => n + s.warnings(), 0),
-      k6Summary: summary
+      k6Summary: summary,
+      stages
     }
   } catch (error) {
     for (const s of services) console.error(`--- log tail of ${checkout.label}'s pid ${s.pid} ---\n${s.logTail().join("\n")}`)
     throw error
   } finally {
     await admin?.close()
-    for (const service of services.reverse()) await service.stop()
+    for (const service of [...services].reverse()) await service.stop()
     stopOnInterrupt.delete(redis.stop)
     await redis.stop()
     await postgres.dropDatabase(database).catch((error: unknown) => console.error(`could not drop ${database}: ${String(error)}`))
@@ -427,7 +461,10 @@ const main = async (): Promise<number> => {
     return 0
   }
   if (roles === null) throw new Error(`--roles must be all or api+worker, got ${values.roles}`)
-  const checkouts = (values.checkout ?? [repoRoot]).map(checkoutOf)
+  const checkouts = [
+    ...(values.checkout ?? [repoRoot]).map(checkoutOf),
+    ...(values.floor ? [{ label: "floor", dir: repoRoot, commit: checkoutOf(repoRoot).commit, floor: true }] : [])
+  ]
   const startedAt = new Date()
   const machine = machineFacts()
   const redisVersion = execFileSync("redis-server", ["--version"]).toString().match(/v=(\S+)/)?.[1] ?? "unknown"
@@ -474,6 +511,17 @@ const main = async (): Promise<number> => {
     `Redis used_memory after the audit drained, per event)`)
   console.log(table(["checkout", "run", ...COLUMNS.map(([title]) => title)], lines, 2))
 
+  const floorRow = medians["floor"]
+  if (floorRow !== undefined) {
+    console.log("\nCPU per event over the floor's (medians)")
+    for (const c of checkouts.filter((c) => c.floor !== true)) {
+      const row = medians[c.label]!
+      const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "-")
+      console.log(`${c.label}: all ${ratio(row.totalMs, floorRow.totalMs)}, service process ${ratio(row.serviceMs, floorRow.serviceMs)}, ` +
+        `Redis ${ratio(row.redisMs, floorRow.redisMs)} (the floor has no audit: its PostgreSQL does nothing)`)
+    }
+  }
+
   const memory: Record<string, ReturnType<typeof memoryLines>> = {}
   for (const c of checkouts) {
     memory[c.label] = memoryLines(results.filter((r) => r.checkout === c.label))
@@ -483,6 +531,12 @@ const main = async (): Promise<number> => {
       memory[c.label]!.map((m) => [m.kind, fixed(0)(m.keys), fixed(0)(m.streamEntries), fixed(0)(m.bytes), fixed(0)(m.bytesPerEvent), fixed(0)(m.bytesPerEntry)]),
       1
     ))
+  }
+  for (const r of results) {
+    for (const { role, stages } of r.stages ?? []) {
+      console.log(`\nservice CPU by stage, ${r.checkout} run ${r.run}, role ${role} (V8 profile of its main thread over the load and the drain; ms per event)`)
+      console.log(table(["stage", "ms/event", "share"], stages.map((s) => [s.stage, (s.ms / r.events).toFixed(3), `${s.pct.toFixed(1)} %`]), 1))
+    }
   }
   const trends = results.flatMap((r) => {
     const trend = memoryTrend(r.memoryDuringLoad, resumeWindowS)
