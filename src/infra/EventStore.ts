@@ -1,7 +1,7 @@
 import { Context, Effect, Layer } from "effect"
 import { makeKeySchema } from "./keys.ts"
 import { RedisClient, type RedisUnavailable } from "./RedisClient.ts"
-import { commitScript, loadScript } from "./scripts.ts"
+import { commitScript, eventsScript, loadScript } from "./scripts.ts"
 import { StoreSettings } from "./StoreSettings.ts"
 import { type StoredEvent, toStoredEvent } from "./streamEntries.ts"
 
@@ -54,7 +54,7 @@ export interface CommitRequest {
   readonly deadlineMs: number | null
   readonly idempotency: { readonly key: string; readonly fingerprint: string; readonly body: string } | null
   /**
-   * Last stream id of the snapshot the events were decided on: with expectedVersion it names that
+   * Last event id of the snapshot the events were decided on: with expectedVersion it names that
    * snapshot exactly, also when the session was deleted and created again. Absent: version only.
    */
   readonly expectedLastEventId?: string | undefined
@@ -76,12 +76,15 @@ export interface EventStoreShape {
   readonly shardOf: (sessionId: string) => number
   readonly load: (sessionId: string, idempotencyKey?: string) => Effect.Effect<Loaded, RedisUnavailable>
   readonly commit: (request: CommitRequest) => Effect.Effect<CommitOutcome, RedisUnavailable>
-  /** XRANGE, oldest first; `afterId` is exclusive. */
+  /**
+   * Oldest first; `afterId` is exclusive. The events still in Redis: the session stream lists their
+   * ids and the shard log holds them, and the stream starts after the last whose log entry was trimmed.
+   */
   readonly readEvents: (
     sessionId: string,
     options?: { readonly afterId?: string; readonly count?: number }
   ) => Effect.Effect<ReadonlyArray<StoredEvent>, RedisUnavailable>
-  /** XREVRANGE: the `count` newest events, newest first. */
+  /** The `count` newest events still in Redis, newest first. */
   readonly readLatestEvents: (sessionId: string, count: number) => Effect.Effect<ReadonlyArray<StoredEvent>, RedisUnavailable>
 }
 
@@ -132,20 +135,17 @@ export class EventStore extends Context.Service<EventStore, EventStoreShape>()("
 
       const readEvents = Effect.fn("EventStore.readEvents")(
         function*(sessionId: string, options?: { readonly afterId?: string; readonly count?: number }) {
-          const key = keySchema.session(sessionId).events
-          const start = options?.afterId === undefined ? "-" : `(${options.afterId}`
-          const entries = yield* redis.use((connection) =>
-            options?.count === undefined
-              ? connection.xrange(key, start, "+")
-              : connection.xrange(key, start, "+", "COUNT", String(options.count))
-          )
+          const entries = yield* redis.run(eventsScript, {
+            keys: keySchema.session(sessionId),
+            order: { _tag: "asc", afterId: options?.afterId },
+            count: options?.count
+          })
           return entries.map(toStoredEvent)
         }
       )
 
       const readLatestEvents = Effect.fn("EventStore.readLatestEvents")(function*(sessionId: string, count: number) {
-        const key = keySchema.session(sessionId).events
-        const entries = yield* redis.use((connection) => connection.xrevrange(key, "+", "-", "COUNT", String(count)))
+        const entries = yield* redis.run(eventsScript, { keys: keySchema.session(sessionId), order: { _tag: "desc" }, count })
         return entries.map(toStoredEvent)
       })
 
