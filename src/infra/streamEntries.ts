@@ -17,10 +17,10 @@ export const fieldsOf = <V>(flat: ReadonlyArray<V>): Map<string, V> => {
 const RawStreamEntry = Schema.Tuple([Schema.String, Schema.Array(Schema.String)])
 export type RawStreamEntry = typeof RawStreamEntry.Type
 
-// Replies of the stream commands (and scripts) whose shape ioredis leaves unknown. A reply of another shape is a
-// bug, not an outage: decoding throws.
+// Replies of the stream commands and scripts whose shape ioredis leaves unknown. A reply of another
+// shape is a bug, not an outage: decoding throws.
 
-/** Entries as XRANGE returns them, e.g. from a script. */
+/** Entries as XRANGE returns them, as events-2 answers. */
 export const decodeStreamEntries = Schema.decodeUnknownSync(Schema.Array(RawStreamEntry))
 
 /** XREADGROUP of one stream: its entries; null when the block timed out with none. */

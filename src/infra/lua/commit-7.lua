@@ -54,16 +54,18 @@
   event's shard-log entry holds sid, v, t, at, p, c (the session's incarnation) and d (ARGV[6]: the
   session's next due instant once the commit applied, "" when none or deleted). It carries no state:
   readers that hold the session's state fold the event into it (the domain's evolve), and the snapshot
-  hash is the one copy of the state. Readers of the session stream take each entry from the log
-  (readEvents-2); entries written by releases before this one carry v, t, at, p themselves.
+  hash is the one copy of the state. Readers of the session stream take each event from the log
+  (events-2); session-stream entries written by releases before the index carry v, t, at, p
+  themselves, under ids of their own that their log entries named in a field e.
 
   The ids are chosen before any write, since an XADD refused mid-script would leave the commit half
   done: both streams' ids must exceed their last ones. The session's shard is fixed, so its stream ids
   follow the log's tip, except in a stream from before this release (its ids came from its own `*`,
   possibly in the same millisecond as the log's). The first id is therefore the first after the larger
-  of the log's tip and the session's last id (snapshot e; the session stream's last id when the session
-  is created again): `<now>-0` when Redis TIME is past both, else `<ms>-<seq + 1>` of the larger; each
-  further event of the commit takes the next sequence.
+  of the log's last id (its tip; the last id it handed out when trimmed empty) and the session's (snapshot
+  e; when the session is created again, the last id its stream handed out): `<now>-0` when Redis TIME
+  is past both, else `<ms>-<seq + 1>` of the larger; each further event of the commit takes the next
+  sequence.
 
   Published on KEYS[6] after a commit: the JSON array of the previous id and the entries, where the
   previous id is that of the shard-log entry before this commit's ("0-0" for an empty log) and the
