@@ -86,6 +86,11 @@ export interface EventStoreShape {
   ) => Effect.Effect<ReadonlyArray<StoredEvent>, RedisUnavailable>
   /** The `count` newest events still in Redis, newest first. */
   readonly readLatestEvents: (sessionId: string, count: number) => Effect.Effect<ReadonlyArray<StoredEvent>, RedisUnavailable>
+  /**
+   * The version of the newest event the session stream lists, whether or not Redis still holds it (its
+   * log entry may be trimmed); null when the stream is empty or gone: the session has left Redis.
+   */
+  readonly lastListedVersion: (sessionId: string) => Effect.Effect<number | null, RedisUnavailable>
 }
 
 /** Versions must step by one from expectedVersion: anything else is a bug in the caller. */
@@ -149,7 +154,13 @@ export class EventStore extends Context.Service<EventStore, EventStoreShape>()("
         return entries.map(toStoredEvent)
       })
 
-      return EventStore.of({ shardOf: keySchema.shardOf, load, commit, readEvents, readLatestEvents })
+      const lastListedVersion = Effect.fn("EventStore.lastListedVersion")(function*(sessionId: string) {
+        const key = keySchema.session(sessionId).events
+        const [newest] = yield* redis.use((connection) => connection.xrevrange(key, "+", "-", "COUNT", "1"))
+        return newest === undefined ? null : toStoredEvent(newest).version
+      })
+
+      return EventStore.of({ shardOf: keySchema.shardOf, load, commit, readEvents, readLatestEvents, lastListedVersion })
     })
   )
 }
