@@ -19,6 +19,7 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { Redis } from "ioredis"
+import { streamIdMs } from "../src/infra/streamIds.ts"
 import { LatencyHistogram, type LatencySummary } from "./harness/histogram.ts"
 import { makePool } from "./harness/pool.ts"
 import { parseInfo } from "./harness/redis.ts"
@@ -141,13 +142,13 @@ const collectExpiries = async (redis: Redis, prefix: string) => {
     let start = "-"
     for (;;) {
       const entries = await redis.xrange(`${prefix}{${shard}}:log`, start, "+", "COUNT", 5_000)
-      for (const [, fields] of entries) {
+      for (const [id, fields] of entries) {
         const f = new Map<string, string>()
         for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!)
         if (f.get("t") !== "TIME_EXPIRED") continue
         const sessionId = f.get("sid")!
         perSession.set(sessionId, (perSession.get(sessionId) ?? 0) + 1)
-        const committedAt = Number(f.get("e")!.split("-")[0])
+        const committedAt = streamIdMs(id)
         lateness.recordMs(Math.max(0, committedAt - Number(f.get("at"))))
       }
       if (entries.length < 5_000) break

@@ -28,7 +28,7 @@ export interface Outcome {
   /** Empty when nothing was due (the scheduler's settle on a session that moved on). */
   readonly events: ReadonlyArray<SessionEvent>
   readonly version: number
-  /** The stream id of the last event the session has ("" when it has none). */
+  /** The id of the last event the session has ("" when it has none). */
   readonly lastEventId: string
   /** The time the command was decided at, the time base of every time field rendered from the state. */
   readonly serverTimeMs: number

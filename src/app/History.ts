@@ -36,18 +36,18 @@ export type HistoryError = SessionNotFound | RedisUnavailable | AuditUnavailable
 const NO_UPPER_BOUND = 2_147_483_647
 
 /**
- * A session's events and its last state, wherever they are. While the session lives, its Redis
- * stream serves them (contiguous versions, so a page is found by counting from either end); the
- * versions the stream was trimmed of, and everything once the session has left Redis, come from the
- * PostgreSQL audit. A page never mixes the two sources; `next` leads from one to the other.
+ * A session's events and its last state, wherever they are. While the session lives, Redis serves
+ * those it still holds (contiguous versions, so a page is found by counting from either end); the
+ * older versions, and everything once the session has left Redis, come from the PostgreSQL audit. A
+ * page never mixes the two sources; `next` leads from one to the other.
  */
 export class History extends Context.Service<History, {
   readonly events: (sessionId: string, query: HistoryQuery) => Effect.Effect<HistoryPage, HistoryError>
   /**
-   * A live session's events from its first, oldest first: the stream's, preceded by the audit's when
-   * the stream no longer starts at the session's creation. The audit may lack some of those (not
-   * written yet, or a previous session under the same id): callers check that the versions join up.
-   * Empty when the stream is.
+   * A live session's events from its first, oldest first: those Redis holds, preceded by the audit's
+   * when Redis no longer holds the session's creation. The audit may lack some of those (not written
+   * yet, or a previous session under the same id): callers check that the versions join up. Empty
+   * once the session has left Redis.
    */
   readonly fromStart: (sessionId: string) => Effect.Effect<ReadonlyArray<StoredEvent>, RedisUnavailable | AuditUnavailable>
   /** The last audited state of a session no longer in Redis; SessionNotFound when there is none or it was deleted. */
@@ -78,12 +78,17 @@ export class History extends Context.Service<History, {
         return { archived: true, events, next: more ? nextOf(query.order, events) : null }
       })
 
-      /** The stream's oldest and newest events; undefined when the stream is empty or gone. */
+      /**
+       * The versions of the oldest and newest events Redis holds; when it holds none of those its stream
+       * lists, the empty range after them. Undefined once the session has left Redis.
+       */
       const streamEnds = Effect.fnUntraced(function*(sessionId: string) {
         const [first, last] = yield* Effect.all([store.readEvents(sessionId, { count: 1 }), store.readLatestEvents(sessionId, 1)], {
           concurrency: 2
         })
-        return first[0] === undefined || last[0] === undefined ? undefined : { first: first[0], last: last[0] }
+        if (first[0] !== undefined && last[0] !== undefined) return { firstVersion: first[0].version, lastVersion: last[0].version }
+        const listed = yield* store.lastListedVersion(sessionId)
+        return listed === null ? undefined : { firstVersion: listed + 1, lastVersion: listed }
       })
 
       const events = Effect.fn("History.events")(function*(sessionId: string, query: HistoryQuery) {
@@ -91,8 +96,7 @@ export class History extends Context.Service<History, {
         const before = query.beforeVersion ?? NO_UPPER_BOUND
         const ends = yield* streamEnds(sessionId)
         if (ends === undefined) return yield* archivedPage(sessionId, query, after, before)
-        const firstVersion = ends.first.version
-        const lastVersion = ends.last.version
+        const { firstVersion, lastVersion } = ends
 
         // The first version this page wants, and whether the stream still holds it.
         const wanted = query.order === "asc" ? after + 1 : Math.min(before - 1, lastVersion)
@@ -102,8 +106,12 @@ export class History extends Context.Service<History, {
             return { archived: false, events: page.events, next: page.more ? nextOf("desc", page.events) : null }
           }
           const page = yield* fromAudit(sessionId, "asc", after, Math.min(before, firstVersion), query.limit)
-          // The audit's part ends where the stream begins: the next page is the stream's.
-          const next = page.more ? nextOf("asc", page.events) : firstVersion < before ? { afterVersion: firstVersion - 1 } : null
+          // The audit's part ends where Redis's begins: the next page is Redis's, if it holds any.
+          const next = page.more
+            ? nextOf("asc", page.events)
+            : firstVersion <= lastVersion && firstVersion < before
+            ? { afterVersion: firstVersion - 1 }
+            : null
           return { archived: false, events: page.events, next }
         }
 
@@ -121,7 +129,7 @@ export class History extends Context.Service<History, {
 
       const fromStart = Effect.fn("History.fromStart")(function*(sessionId: string) {
         const stream = yield* store.readEvents(sessionId)
-        const firstVersion = stream[0]?.version ?? 1
+        const firstVersion = stream[0]?.version ?? ((yield* store.lastListedVersion(sessionId)) ?? 0) + 1
         if (firstVersion === 1) return stream
         const { events: audited } = yield* fromAudit(sessionId, "asc", 0, firstVersion, firstVersion - 1)
         return [...audited, ...stream]

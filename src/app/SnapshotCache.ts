@@ -14,7 +14,7 @@ export type SnapshotCache = ReturnType<typeof makeSnapshotCache>
 /**
  * The latest snapshot of the sessions this instance committed to lately, so that their next command
  * is decided without a load round trip. It is a guess that the commit checks: commit-7 takes the
- * version and last stream id the command was decided on and answers Conflict or Stale when the
+ * version and last event id the command was decided on and answers Conflict or Stale when the
  * session moved on elsewhere. Entries of the shard log keep the sessions held here current: each
  * event is folded into the held state, as the committing instance did. It holds at most `capacity`
  * sessions (0 turns it off); the least recently committed to leave first.

@@ -11,6 +11,6 @@ export const toNewEvent = (event: SessionEvent, version: number): NewEvent => ({
   payload: JSON.stringify(eventPayload(event))
 })
 
-/** A session-stream event or a shard-log entry: both carry the event's type, time and payload. */
+/** An event read back (from Redis or the audit) or a shard-log entry: each carries its type, time and payload. */
 export const fromStoredEvent = (stored: Pick<StoredEvent, "type" | "at" | "payload">): SessionEvent =>
   eventFromStored(stored.type, stored.at, JSON.parse(stored.payload) as Record<string, unknown>)

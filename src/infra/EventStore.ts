@@ -1,7 +1,7 @@
 import { Context, Effect, Layer } from "effect"
 import { makeKeySchema } from "./keys.ts"
 import { RedisClient, type RedisUnavailable } from "./RedisClient.ts"
-import { commitScript, loadScript } from "./scripts.ts"
+import { commitScript, eventsScript, loadScript } from "./scripts.ts"
 import { StoreSettings } from "./StoreSettings.ts"
 import { type StoredEvent, toStoredEvent } from "./streamEntries.ts"
 
@@ -54,7 +54,7 @@ export interface CommitRequest {
   readonly deadlineMs: number | null
   readonly idempotency: { readonly key: string; readonly fingerprint: string; readonly body: string } | null
   /**
-   * Last stream id of the snapshot the events were decided on: with expectedVersion it names that
+   * Last event id of the snapshot the events were decided on: with expectedVersion it names that
    * snapshot exactly, also when the session was deleted and created again. Absent: version only.
    */
   readonly expectedLastEventId?: string | undefined
@@ -76,13 +76,21 @@ export interface EventStoreShape {
   readonly shardOf: (sessionId: string) => number
   readonly load: (sessionId: string, idempotencyKey?: string) => Effect.Effect<Loaded, RedisUnavailable>
   readonly commit: (request: CommitRequest) => Effect.Effect<CommitOutcome, RedisUnavailable>
-  /** XRANGE, oldest first; `afterId` is exclusive. */
+  /**
+   * Oldest first; `afterId` is exclusive. The events still in Redis: the session stream lists their
+   * ids and the shard log holds them, and the stream starts after the last whose log entry was trimmed.
+   */
   readonly readEvents: (
     sessionId: string,
     options?: { readonly afterId?: string; readonly count?: number }
   ) => Effect.Effect<ReadonlyArray<StoredEvent>, RedisUnavailable>
-  /** XREVRANGE: the `count` newest events, newest first. */
+  /** The `count` newest events still in Redis, newest first. */
   readonly readLatestEvents: (sessionId: string, count: number) => Effect.Effect<ReadonlyArray<StoredEvent>, RedisUnavailable>
+  /**
+   * The version of the newest event the session stream lists, whether or not Redis still holds it (its
+   * log entry may be trimmed); null when the stream is empty or gone: the session has left Redis.
+   */
+  readonly lastListedVersion: (sessionId: string) => Effect.Effect<number | null, RedisUnavailable>
 }
 
 /** Versions must step by one from expectedVersion: anything else is a bug in the caller. */
@@ -132,24 +140,27 @@ export class EventStore extends Context.Service<EventStore, EventStoreShape>()("
 
       const readEvents = Effect.fn("EventStore.readEvents")(
         function*(sessionId: string, options?: { readonly afterId?: string; readonly count?: number }) {
-          const key = keySchema.session(sessionId).events
-          const start = options?.afterId === undefined ? "-" : `(${options.afterId}`
-          const entries = yield* redis.use((connection) =>
-            options?.count === undefined
-              ? connection.xrange(key, start, "+")
-              : connection.xrange(key, start, "+", "COUNT", String(options.count))
-          )
+          const entries = yield* redis.run(eventsScript, {
+            keys: keySchema.session(sessionId),
+            order: { _tag: "asc", afterId: options?.afterId },
+            count: options?.count
+          })
           return entries.map(toStoredEvent)
         }
       )
 
       const readLatestEvents = Effect.fn("EventStore.readLatestEvents")(function*(sessionId: string, count: number) {
-        const key = keySchema.session(sessionId).events
-        const entries = yield* redis.use((connection) => connection.xrevrange(key, "+", "-", "COUNT", String(count)))
+        const entries = yield* redis.run(eventsScript, { keys: keySchema.session(sessionId), order: { _tag: "desc" }, count })
         return entries.map(toStoredEvent)
       })
 
-      return EventStore.of({ shardOf: keySchema.shardOf, load, commit, readEvents, readLatestEvents })
+      const lastListedVersion = Effect.fn("EventStore.lastListedVersion")(function*(sessionId: string) {
+        const key = keySchema.session(sessionId).events
+        const [newest] = yield* redis.use((connection) => connection.xrevrange(key, "+", "-", "COUNT", "1"))
+        return newest === undefined ? null : toStoredEvent(newest).version
+      })
+
+      return EventStore.of({ shardOf: keySchema.shardOf, load, commit, readEvents, readLatestEvents, lastListedVersion })
     })
   )
 }

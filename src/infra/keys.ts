@@ -30,7 +30,7 @@ export const shardOf = (sessionId: string, shardCount: number): number => fnv1a3
 
 export interface ShardKeys {
   readonly shard: number
-  /** Stream of every event of the shard, without states (fan-out and audit read it); see commit-7. */
+  /** Stream of every event of the shard, whole but without states (fan-out, audit and session reads); see commit-7. */
   readonly log: string
   /** Sharded pub/sub channel on which each commit publishes the log entries it appended. */
   readonly feed: string
@@ -45,9 +45,12 @@ export interface ShardKeys {
 
 export interface SessionKeys extends ShardKeys {
   readonly sessionId: string
-  /** Hash: v (version), s (state JSON), e (last session-stream id), c (incarnation): the one copy of the state. */
+  /** Hash: v (version), s (state JSON), e (last event id), c (incarnation): the one copy of the state. */
   readonly snapshot: string
-  /** The session's own event stream: the events of the resume window (StoreSettings.resumeWindowMs). */
+  /**
+   * The session's stream: an index of the shard log, the ids (and versions) of its events of the
+   * resume window (StoreSettings.resumeWindowMs), each the id of the event's shard-log entry.
+   */
   readonly events: string
   /** Hash f/e/b of one idempotency key of this session. */
   readonly idempotency: (key: string) => string

@@ -8,6 +8,7 @@ import type { Cluster, Redis } from "ioredis"
 import { Schema } from "effect"
 import type { CommitOutcome, IdempotencyRecord, Loaded, NewEvent } from "./EventStore.ts"
 import type { SessionKeys } from "./keys.ts"
+import { decodeStreamEntries, type RawStreamEntry } from "./streamEntries.ts"
 
 export type RedisConnection = Redis | Cluster
 
@@ -174,6 +175,25 @@ export const commitScript: Script<CommitInput, CommitOutcome> = {
       }
     }
   }
+}
+
+export interface EventsInput {
+  readonly keys: SessionKeys
+  /** Oldest first after `afterId` (exclusive), or newest first. */
+  readonly order: { readonly _tag: "asc"; readonly afterId: string | undefined } | { readonly _tag: "desc" }
+  /** All when undefined. */
+  readonly count: number | undefined
+}
+
+export const eventsScript: Script<EventsInput, ReadonlyArray<RawStreamEntry>> = {
+  name: "events",
+  keys: ({ keys }) => [keys.events, keys.log],
+  args: ({ count, order }) => [
+    order._tag,
+    order._tag === "asc" && order.afterId !== undefined ? `(${order.afterId}` : "-",
+    count === undefined ? "" : String(count)
+  ],
+  decode: decodeStreamEntries
 }
 
 export const forgetScript: Script<SessionKeys, boolean> = {

@@ -6,7 +6,7 @@
  */
 import { Result, Schema } from "effect"
 import type { SessionState } from "../domain/index.ts"
-import { fromSnapshotV1, fromSnapshotV2, SnapshotV1, SnapshotV2, toSnapshotV2 } from "./snapshotSchema.ts"
+import { fromSnapshotV1, fromSnapshotV2, fromSnapshotV3, SnapshotV1, SnapshotV2, SnapshotV3, toSnapshotV3 } from "./snapshotSchema.ts"
 
 export class SnapshotUnreadable extends Schema.TaggedError<SnapshotUnreadable>()("SnapshotUnreadable", {
   /** The format version the snapshot claims (1 when it names none); null when the text is not JSON or `_v` not a number. */
@@ -14,15 +14,17 @@ export class SnapshotUnreadable extends Schema.TaggedError<SnapshotUnreadable>()
   message: Schema.String
 }) {}
 
-export const encodeState = (state: SessionState): string => JSON.stringify(toSnapshotV2(state))
+export const encodeState = (state: SessionState): string => JSON.stringify(toSnapshotV3(state))
 
 const decodeV1 = Schema.decodeUnknownResult(SnapshotV1)
 const decodeV2 = Schema.decodeUnknownResult(SnapshotV2)
+const decodeV3 = Schema.decodeUnknownResult(SnapshotV3)
 
 /** Each version this service reads, decoded to today's state. */
 const readers: ReadonlyMap<number, (input: unknown) => Result.Result<SessionState, Schema.SchemaError>> = new Map([
   [1, (input: unknown) => Result.map(decodeV1(input), fromSnapshotV1)],
-  [2, (input: unknown) => Result.map(decodeV2(input), fromSnapshotV2)]
+  [2, (input: unknown) => Result.map(decodeV2(input), fromSnapshotV2)],
+  [3, (input: unknown) => Result.map(decodeV3(input), fromSnapshotV3)]
 ])
 
 /** Version 1 predates the field: a snapshot without `_v` is the plain JSON of the state. */

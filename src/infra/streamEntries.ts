@@ -1,7 +1,8 @@
 import { Schema } from "effect"
 
 /**
- * The one reader of stream entries: a session stream's events and the shard logs' entries as
+ * The one reader of stream entries: the events of a session (from the shard log, or a session stream's
+ * own entries written by releases before it was an index of the log), the shard logs' entries as
  * commit-7 writes them (see its header for the fields), and the field/value lists of XINFO replies.
  */
 
@@ -16,8 +17,11 @@ export const fieldsOf = <V>(flat: ReadonlyArray<V>): Map<string, V> => {
 const RawStreamEntry = Schema.Tuple([Schema.String, Schema.Array(Schema.String)])
 export type RawStreamEntry = typeof RawStreamEntry.Type
 
-// Replies of the stream commands whose shape ioredis leaves unknown. A reply of another shape is a
-// bug, not an outage: decoding throws.
+// Replies of the stream commands and scripts whose shape ioredis leaves unknown. A reply of another
+// shape is a bug, not an outage: decoding throws.
+
+/** Entries as XRANGE returns them, as events-2 answers. */
+export const decodeStreamEntries = Schema.decodeUnknownSync(Schema.Array(RawStreamEntry))
 
 /** XREADGROUP of one stream: its entries; null when the block timed out with none. */
 export const decodeReadGroupReply = Schema.decodeUnknownSync(
@@ -44,7 +48,7 @@ export const decodePendingSummary = Schema.decodeUnknownSync(
 /** What commit-7 publishes on a shard's feed channel: the id of the entry before, and the entries appended. */
 export const decodeFeedMessage = Schema.decodeUnknownSync(Schema.fromJsonString(Schema.Tuple([Schema.String, Schema.Array(RawStreamEntry)])))
 
-/** One event of a session's stream. */
+/** One event of a session. */
 export interface StoredEvent {
   readonly id: string
   readonly version: number
@@ -63,11 +67,14 @@ export interface LogEntry {
   readonly type: string
   readonly at: number
   readonly payload: string
-  /** Id of the event in the session's own stream: what clients see and resume from. */
+  /**
+   * Id of the event: what clients see and resume from. The log id, but for entries written by releases
+   * whose session streams made their own ids, which named them in field `e`.
+   */
   readonly eventId: string
   /**
-   * Which session of this id: the stream id of its first event (a session id may be deleted and
-   * created again); "" for sessions created before entries carried it.
+   * Which session of this id: the id of its first event (a session id may be deleted and created
+   * again); "" for sessions created before entries carried it.
    */
   readonly incarnation: string
   /** The session's next due instant (epoch ms) once its commit applied; null when none, or deleted. */
@@ -91,7 +98,7 @@ export const toLogEntry = (shard: number, [logId, flat]: RawStreamEntry): LogEnt
     shard,
     sessionId: fields.get("sid") ?? "",
     ...eventOf(fields),
-    eventId: fields.get("e") ?? "",
+    eventId: fields.get("e") ?? logId,
     incarnation: fields.get("c") ?? "",
     dueAt: due === "" ? null : Number(due)
   }

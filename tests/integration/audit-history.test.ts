@@ -96,6 +96,41 @@ describe("GET /v1/sessions/:id/events", () => {
     expect(audited.body.data.events[0]).toMatchObject({ version: 1, type: "SESSION_CREATED" })
   })
 
+  it("serves the events whose shard-log entries were trimmed from the audit: the stream starts at the first still in the log", async () => {
+    const id = await playedSession(20)
+    const since = await eventIdOf(id, 3)
+    // The log loses versions 1 to 15, as once audited and out of the resume window; the session stream still lists them.
+    await redis.xtrim(keysOf(id).log, "MINID", await eventIdOf(id, 16))
+    expect(await redis.xlen(keysOf(id).events)).toBe(22)
+    const asc = await allPages(id, "asc", 6)
+    expect(asc.versions).toEqual(range(1, 22))
+    expect(asc.archived.every((archived) => !archived)).toBe(true)
+    expect((await allPages(id, "desc", 6)).versions).toEqual(range(1, 22).reverse())
+
+    const feed = await openFeed(server.baseUrl, { sessionId: id, since })
+    expect(await feed.waitFor(ofType("RESUMED"))).toMatchObject({ since, replayed: 19, version: 22 })
+    expect(updatedVersions(feed)).toEqual(range(4, 22))
+    await feed.close()
+  })
+
+  it("serves a live session from the audit, not archived, when Redis holds none of the events its stream lists", async () => {
+    const id = await playedSession(5)
+    const since = await eventIdOf(id, 7)
+    // An idle session's events, once audited and out of the resume window: the log is trimmed of them all.
+    await redis.xtrim(keysOf(id).log, "MAXLEN", 0)
+    const asc = await allPages(id, "asc", 3)
+    expect(asc.versions).toEqual(range(1, 7))
+    expect(asc.archived.every((archived) => !archived)).toBe(true)
+    expect((await allPages(id, "desc", 3)).versions).toEqual(range(1, 7).reverse())
+
+    const feed = await openFeed(server.baseUrl, { sessionId: id, since })
+    expect(await feed.waitFor(ofType("RESUMED"))).toMatchObject({ since, replayed: 0, version: 7 })
+    expect((await call(server, "POST", `/v1/sessions/${id}/switch`)).status).toBe(200)
+    await feed.waitFor((f) => f.type === "STATE_UPDATE" && f.event.version === 8)
+    await feed.close()
+    expect((await allPages(id, "asc", 3)).versions).toEqual(range(1, 8))
+  })
+
   it("answers 404 for a session nobody has heard of and 400 for a bad page", async () => {
     expect((await call(server, "GET", `/v1/sessions/${uuid()}/events`)).body.error.code).toBe("SESSION_NOT_FOUND")
     for (const query of ["limit=0", "limit=1001", "order=up", "after_version=-1", "after_version=1.5", "page=2"]) {

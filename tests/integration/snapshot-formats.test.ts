@@ -1,25 +1,31 @@
 /**
- * Stored states in PostgreSQL: the audit writes the current snapshot format into `sessions.last_snapshot`,
- * and a session archived in an older format still reads, rendered as before.
+ * Stored states: a snapshot's bytes in Redis; in PostgreSQL, the audit writes the current snapshot
+ * format into `sessions.last_snapshot`, and a session archived in an older format still reads, rendered
+ * as before.
  */
 import { readFileSync } from "node:fs"
+import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { sessionView } from "../../src/app/http/views.ts"
 import type { SessionState } from "../../src/domain/index.ts"
 import { call, startServer, type TestServer, uuid } from "../support/app.ts"
 import { expectAuditMatchesRedis } from "../support/audit.ts"
 import { auditReader, testDatabaseUrl } from "../support/postgres.ts"
+import { redisUrl } from "../support/redis.ts"
 
 let server: TestServer
 let audit: ReturnType<typeof auditReader>
+let redis: Redis
 
 beforeAll(async () => {
   server = await startServer("snapshot-formats", {}, "all")
   audit = auditReader(testDatabaseUrl())
+  redis = new Redis(redisUrl, { protocol: 2 })
 })
 afterAll(async () => {
   await server.close()
   await audit.close()
+  redis.disconnect()
 })
 
 const v1Fixture = (name: string): string =>
@@ -38,6 +44,23 @@ const archiveV1 = async (snapshot: string): Promise<SessionState> => {
   return state
 }
 
+describe("snapshots in Redis", () => {
+  it("take under 1 KB for a two-participant game of a day's clocks, well on", async () => {
+    const id = uuid()
+    const created = await call(server, "POST", "/v1/sessions", {
+      session_id: id,
+      sync_mode: "per_participant",
+      total_time_ms: 86_400_000,
+      participants: [{ participant_id: uuid(), total_time_ms: 86_400_000 }, { participant_id: uuid(), total_time_ms: 86_400_000 }]
+    })
+    expect(created.status).toBe(201)
+    expect((await call(server, "POST", `/v1/sessions/${id}/start`)).status).toBe(200)
+    for (let i = 0; i < 100; i++) expect((await call(server, "POST", `/v1/sessions/${id}/switch`)).status).toBe(200)
+    const [key] = await redis.keys(`${server.prefix}*snap:${id}`)
+    expect(await redis.memory("USAGE", key!)).toBeLessThan(1_024)
+  })
+})
+
 describe("snapshots in PostgreSQL", () => {
   it("are written in the current format, with the version and configuration SQL reads", async () => {
     const id = uuid()
@@ -54,7 +77,7 @@ describe("snapshots in PostgreSQL", () => {
       `SELECT last_snapshot->>'_v' AS format, (last_snapshot->>'version')::int AS version, config FROM sessions WHERE session_id = $1`,
       [id]
     )
-    expect(rows).toEqual([{ format: "2", version: 2, config: expect.objectContaining({ sessionId: id, syncMode: "per_participant" }) }])
+    expect(rows).toEqual([{ format: "3", version: 2, config: expect.objectContaining({ sessionId: id, syncMode: "per_participant" }) }])
   })
 
   it.each(["per_participant-running", "per_group-paused", "count_up-expired"])(

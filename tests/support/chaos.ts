@@ -5,7 +5,7 @@ import { auditReader } from "./postgres.ts"
 import { storeReader } from "./store.ts"
 
 /**
- * Every event the sessions' Redis streams still hold reaches the audit exactly once (events Redis lost
+ * Every event the sessions' Redis streams still list reaches the audit exactly once (events Redis lost
  * are not asked for). Waits up to `timeoutMs` for the audit to catch up; returns how many were checked.
  */
 export const expectRedisEventsAuditedOnce = async (
@@ -18,9 +18,9 @@ export const expectRedisEventsAuditedOnce = async (
   const store = storeReader(prefix, RedisClient.layer(redisUrl))
   const audit = auditReader(databaseUrl)
   try {
-    const inRedis = new Map<string, { sessionId: string; version: number; type: string }>()
+    const inRedis = new Set<string>()
     for (const id of sessionIds) {
-      for (const event of (await store.read(id)).events) inRedis.set(`${id}/${event.id}`, { sessionId: id, version: event.version, type: event.type })
+      for (const event of (await store.read(id)).listed) inRedis.add(`${id}/${event.id}`)
     }
     const audited = async () => {
       const counts = new Map<string, number>()
@@ -32,11 +32,11 @@ export const expectRedisEventsAuditedOnce = async (
     }
     const deadline = Date.now() + timeoutMs
     let counts = await audited()
-    while ([...inRedis.keys()].some((key) => !counts.has(key)) && Date.now() < deadline) {
+    while ([...inRedis].some((key) => !counts.has(key)) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 500))
       counts = await audited()
     }
-    expect([...inRedis.keys()].filter((key) => counts.get(key) !== 1)).toEqual([])
+    expect([...inRedis].filter((key) => counts.get(key) !== 1)).toEqual([])
     return inRedis.size
   } finally {
     await store.close()

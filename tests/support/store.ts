@@ -2,15 +2,20 @@
 import { Effect, type Layer, ManagedRuntime } from "effect"
 import { replay, type SessionState } from "../../src/domain/index.ts"
 import { decodeState, fromStoredEvent } from "../../src/app/sessionCodec.ts"
-import { EventStore, type StoredEvent } from "../../src/infra/EventStore.ts"
-import type { RedisClient, RedisUnavailable } from "../../src/infra/RedisClient.ts"
+import { EventStore, type StoredEvent, toStoredEvent } from "../../src/infra/EventStore.ts"
+import { makeKeySchema } from "../../src/infra/keys.ts"
+import { RedisClient, type RedisUnavailable } from "../../src/infra/RedisClient.ts"
+import { StoreSettings } from "../../src/infra/StoreSettings.ts"
 import { storeLayer } from "./redis.ts"
 
 export interface StoredSession {
   readonly snapshot: SessionState | null
   readonly version: number
+  /** The events Redis holds (its stream lists them, its shard log still has them). */
   readonly events: ReadonlyArray<StoredEvent>
-  /** The state folded from the session's stream. */
+  /** Every event the session stream lists, whether or not Redis still holds it: its id and version. */
+  readonly listed: ReadonlyArray<{ readonly id: string; readonly version: number }>
+  /** The state folded from the events Redis holds. */
   readonly replayed: SessionState | null
 }
 
@@ -22,10 +27,14 @@ export const storeReader = (prefix: string, redis?: Layer.Layer<RedisClient, Red
       const store = yield* EventStore
       const loaded = yield* store.load(sessionId)
       const events = yield* store.readEvents(sessionId)
+      const { keyPrefix, shardCount } = yield* StoreSettings
+      const stream = makeKeySchema({ keyPrefix, shardCount }).session(sessionId).events
+      const listed = yield* (yield* RedisClient).use((connection) => connection.xrange(stream, "-", "+"))
       return {
         snapshot: loaded.state === null ? null : decodeState(loaded.state),
         version: loaded.version,
         events,
+        listed: listed.map((entry) => ({ id: entry[0], version: toStoredEvent(entry).version })),
         replayed: replay(events.map(fromStoredEvent))
       }
     }))

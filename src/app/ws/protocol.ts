@@ -16,7 +16,7 @@ export const CloseCode = {
   tryAgainLater: 1013
 } as const
 
-/** One event as the session stream and the shard log carry it. */
+/** One event as the shard log carries it. */
 export interface WireEvent {
   readonly id: string
   readonly type: string
@@ -25,7 +25,7 @@ export interface WireEvent {
   readonly payload: string
 }
 
-/** A session stream id, `<ms>-<seq>`. */
+/** An event id (a Redis stream id), `<ms>-<seq>`. */
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/
 
 /** The event id a client resumes after (the connection's query or a RESUME frame), or why it is refused. */

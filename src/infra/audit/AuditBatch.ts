@@ -36,7 +36,7 @@ export interface AuditBatch {
 }
 
 /**
- * Orders the events of one session id: by incarnation (the stream id of the session's first event,
+ * Orders the events of one session id: by incarnation (the id of the session's first event,
  * which a later session of the id always exceeds), then by version.
  */
 export const compareEventOrder = (

@@ -4,12 +4,13 @@
   shard-log entries on the shard's feed channel for the instances' readers.
 
   Input:
-    KEYS[1] snapshot hash of the session (fields v = version, s = state JSON, e = last stream id,
-            c = the session's incarnation: the stream id of its first event, so that a session deleted
+    KEYS[1] snapshot hash of the session (fields v = version, s = state JSON, e = last event id,
+            c = the session's incarnation: the id of its first event, so that a session deleted
             and created again under the same id is told from the first one; absent on sessions
             created before the field existed, which count as incarnation "")
-    KEYS[2] session event stream: the events of the resume window (ARGV[11]), trimmed at each commit
-    KEYS[3] shard log stream
+    KEYS[2] session stream: the ids (and versions) of the session's events of the resume window
+            (ARGV[11]), an index of the shard log trimmed at each commit
+    KEYS[3] shard log stream: every event of the shard, whole
     KEYS[4] shard deadline sorted set (member = session id, score = epoch ms)
     KEYS[5] idempotency hash of (session, key); the session's idem key with an empty name when
             ARGV[7] is "0" (never written then)
@@ -32,7 +33,7 @@
     ARGV[11] resume window, ms: each XADD trims the session stream of the events older than this
              (MINID ~, so whole older nodes only: it may keep a few more, never fewer)
     ARGV[12] approximate max length of the shard log (MAXLEN ~)
-    ARGV[13] last session-stream id of the snapshot the events were decided on, "" to check the
+    ARGV[13] last event id of the snapshot the events were decided on, "" to check the
              version only: with the version it names one snapshot, even across a session deleted and
              created again under the same id
     ARGV[14] epoch ms the events were decided at, read from a local estimate of this server's clock;
@@ -45,12 +46,26 @@
     { "conflict", current version }                  current version != expected; nothing written
     { "stale" }                                      same version but another snapshot (ARGV[13]), or
                                                      ARGV[14] is outside the window below; nothing written
-    { "committed", last version, id1, ..., idN }     session-stream ids of the appended events
+    { "committed", last version, id1, ..., idN }     ids of the appended events (both streams')
 
-  Each event's shard-log entry holds sid, v, t, at, p (as in the session stream), e (its session-stream
-  id), c (the session's incarnation) and d (ARGV[6]: the session's next due instant once the commit
-  applied, "" when none or deleted). It carries no state: readers that hold the session's state fold
-  the event into it (the domain's evolve), and the snapshot hash is the one copy of the state.
+  One id per event: each event is XADDed to the shard log, whole, and to the session stream under the
+  same id with its version only, so the session stream is an index of the shard log and the id is what
+  clients see (last event id, feed frames, the audit's event_id, incarnation, snapshot e). Each
+  event's shard-log entry holds sid, v, t, at, p, c (the session's incarnation) and d (ARGV[6]: the
+  session's next due instant once the commit applied, "" when none or deleted). It carries no state:
+  readers that hold the session's state fold the event into it (the domain's evolve), and the snapshot
+  hash is the one copy of the state. Readers of the session stream take each event from the log
+  (events-2); session-stream entries written by releases before the index carry v, t, at, p
+  themselves, under ids of their own that their log entries named in a field e.
+
+  The ids are chosen before any write, since an XADD refused mid-script would leave the commit half
+  done: both streams' ids must exceed their last ones. The session's shard is fixed, so its stream ids
+  follow the log's tip, except in a stream from before this release (its ids came from its own `*`,
+  possibly in the same millisecond as the log's). The first id is therefore the first after the larger
+  of the log's last id (its tip; the last id it handed out when trimmed empty) and the session's (snapshot
+  e; when the session is created again, the last id its stream handed out): `<now>-0` when Redis TIME
+  is past both, else `<ms>-<seq + 1>` of the larger; each further event of the commit takes the next
+  sequence.
 
   Published on KEYS[6] after a commit: the JSON array of the previous id and the entries, where the
   previous id is that of the shard-log entry before this commit's ("0-0" for an empty log) and the
@@ -84,43 +99,79 @@ local lastStreamId = snapshot[2] or ""
 if ARGV[13] ~= "" and lastStreamId ~= ARGV[13] then
   return { "stale" }
 end
+local nowMs = timeMs()
 -- Event times never run backwards: no earlier than the last commit (the ms of its id), no later than now.
 if ARGV[14] ~= "" then
-  local decidedAt, nowMs = tonumber(ARGV[14]), timeMs()
+  local decidedAt = tonumber(ARGV[14])
   local lastCommitMs = tonumber(string.match(lastStreamId, "^(%d+)") or "0")
   if decidedAt > nowMs or decidedAt < lastCommitMs or nowMs - decidedAt > MAX_DECISION_LAG_MS then
     return { "stale" }
   end
 end
 
+local sessionId = ARGV[2]
+local eventCount = tonumber(ARGV[15])
+local tip = redis.call("XREVRANGE", KEYS[3], "+", "-", "COUNT", 1)[1]
+
+-- ids are <ms>-<seq>, compared by both parts as numbers.
+local function parseId(id)
+  local ms, seq = string.match(id, "^(%d+)-(%d+)$")
+  return tonumber(ms), tonumber(seq)
+end
+local function largerId(a, b)
+  local aMs, aSeq = parseId(a)
+  local bMs, bSeq = parseId(b)
+  if aMs > bMs or (aMs == bMs and aSeq >= bSeq) then return a end
+  return b
+end
+local function idAfter(id)
+  local ms, seq = parseId(id)
+  if nowMs > ms then return string.format("%d-0", nowMs) end
+  return string.format("%d-%d", ms, seq + 1)
+end
+-- What a stream's next XADD must exceed: its last id, which trimming every entry away does not lower.
+local function lastGeneratedId(key)
+  if redis.call("EXISTS", key) == 1 then
+    local info = redis.call("XINFO", "STREAM", key)
+    for i = 1, #info, 2 do
+      if info[i] == "last-generated-id" then return info[i + 1] end
+    end
+  end
+  return "0-0"
+end
+
+local logLast = tip and tip[1] or lastGeneratedId(KEYS[3])
+local sessionLast = lastStreamId ~= "" and lastStreamId or "0-0"
+if expected == 0 then
+  sessionLast = lastGeneratedId(KEYS[2])
+end
+local lastId = largerId(logLast, sessionLast)
+
 -- A deleted session keeps its stream for late readers; a new session by the same id starts with none
--- of its events. Trimmed rather than deleted, the stream keeps its last id, so the new session's ids
--- follow the old one's even within the same millisecond and a stream id names one session's event.
+-- of its events. Trimmed rather than deleted, the stream keeps its last id, which the new session's
+-- ids follow, so a stream id names one session's event.
 if expected == 0 then
   redis.call("XTRIM", KEYS[2], "MAXLEN", 0)
   redis.call("DEL", KEYS[7])
 end
 
-local sessionId = ARGV[2]
-local eventCount = tonumber(ARGV[15])
-local windowStart = string.format("%d", timeMs() - tonumber(ARGV[11]))
+local windowStart = string.format("%d", nowMs - tonumber(ARGV[11]))
 -- Set from the first event's id below when this commit creates the session.
 local incarnation = snapshot[3] or ""
 local reply = { "committed", 0 }
-local tip = redis.call("XREVRANGE", KEYS[3], "+", "-", "COUNT", 1)[1]
 local appended = {}
-local lastVersion, lastId
+local lastVersion
 for i = 0, eventCount - 1 do
   local base = 16 + i * 4
   local version, eventType, at, payload = ARGV[base], ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
-  lastId = redis.call("XADD", KEYS[2], "MINID", "~", windowStart, "*",
-    "v", version, "t", eventType, "at", at, "p", payload)
+  lastId = idAfter(lastId)
   if expected == 0 and i == 0 then
     incarnation = lastId
   end
-  local fields = { "sid", sessionId, "v", version, "t", eventType, "at", at, "p", payload, "e", lastId,
-    "c", incarnation, "d", ARGV[6] }
-  appended[#appended + 1] = { redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[12], "*", unpack(fields)), fields }
+  local fields = { "sid", sessionId, "v", version, "t", eventType, "at", at, "p", payload, "c", incarnation, "d", ARGV[6] }
+  redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[12], lastId, unpack(fields))
+  redis.call("XADD", KEYS[2], "MINID", "~", windowStart, lastId, "v", version)
+  appended[#appended + 1] = { lastId, fields }
   lastVersion = version
   reply[#reply + 1] = lastId
 end
@@ -129,7 +180,7 @@ reply[2] = tonumber(lastVersion)
 -- A session must outlive its next deadline, however long its clock: keep it the TTL past that instant.
 local ttl = tonumber(ARGV[5])
 if ARGV[6] ~= "" then
-  ttl = ttl + math.max(0, math.ceil((tonumber(ARGV[6]) - timeMs()) / 1000))
+  ttl = ttl + math.max(0, math.ceil((tonumber(ARGV[6]) - nowMs) / 1000))
 end
 if ARGV[3] == "1" then
   redis.call("HSET", KEYS[1], "v", lastVersion, "s", ARGV[4], "e", lastId, "c", incarnation)

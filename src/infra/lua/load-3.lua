@@ -12,7 +12,7 @@
   Output: a flat array (missing values are nil)
     [1] snapshot state JSON
     [2] snapshot version (string integer)
-    [3] last session-stream id
+    [3] last event id
     [4] server time, integer epoch milliseconds (Redis TIME)
     [5] idempotency fingerprint
     [6] idempotency last event id

@@ -23,7 +23,7 @@ export interface WriteResult {
   readonly conflicts: number
 }
 
-/** An event read back from the audit, in the shape the session stream gives. */
+/** An event read back from the audit, in the shape EventStore's reads give. */
 export interface ArchivedEvent {
   readonly id: string
   readonly version: number
