@@ -178,19 +178,11 @@ export class Feed {
         version: covered,
         lastEventId: last?.id ?? plan.since
       }, now))
-      // Replaying nothing leaves the state at `since` to be found: the one held here, else the snapshot.
-      this.state = plan.events.at(-1)?.state ?? (this.state?.version === covered ? this.state : await this.snapshotAt(covered))
-      if (this.stopped) return
+      this.state = plan.state ?? undefined
     }
     this.sentVersion = covered
     // Another catch-up queued behind this one keeps holding for itself.
     this.sendThrough(versions.release(versions.coveredTo(this.gate, covered), this.pendingCatchUps > 1 ? "holding" : "live"))
-  }
-
-  /** The session's snapshot when it is still at `version`; else undefined, and the next live entry resyncs. */
-  private async snapshotAt(version: number): Promise<SessionState | undefined> {
-    const read = await Effect.runPromiseWith(this.deps.context)(Effect.result(this.deps.handler.read(this.sessionId)))
-    return Result.isSuccess(read) && read.success.state.version === version ? read.success.state : undefined
   }
 
   private onEntry(entry: LogEntry): void {
