@@ -62,13 +62,12 @@ const wireEventOf = (entry: LogEntry): WireEvent =>
  * session one after the other, so remembering the last one is enough, and a feed that holds no state
  * (a resume that replayed nothing) takes the one another feed of the session folded.
  */
-export const liveRenderer = (clock: ServerClock["Service"], context: Context.Context<never>) => {
-  const now = () => Effect.runSyncWith(context)(clock.nowMs)
+export const liveRenderer = (clock: ServerClock["Service"]) => {
   let last: { readonly entry: LogEntry; readonly rendered: Rendered } | undefined
   return (entry: LogEntry, before: SessionState | undefined): Rendered | undefined => {
     if (last?.entry !== entry) {
       if (before === undefined) return undefined
-      const at = now()
+      const at = clock.now()
       const event = wireEventOf(entry)
       // null after a deletion: the domain's evolve leaves no state.
       const state = evolve(before, fromStoredEvent(entry))
@@ -139,14 +138,10 @@ export class Feed {
       .finally(() => this.pendingCatchUps--)
   }
 
-  private now(): number {
-    return Effect.runSyncWith(this.deps.context)(this.deps.clock.nowMs)
-  }
-
   private async runCatchUp(since: string | undefined, greet: boolean): Promise<void> {
     const result = await Effect.runPromiseWith(this.deps.context)(Effect.result(planCatchUp(this.deps, this.sessionId, since)))
     if (this.stopped) return
-    const now = this.now()
+    const now = this.deps.clock.now()
     if (Result.isFailure(result)) {
       this.outlet.send(errorFrame("SERVICE_UNAVAILABLE", "the session store is unavailable; reconnect shortly"))
       return this.outlet.close(CloseCode.internalError, "session store unavailable")
