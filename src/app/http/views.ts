@@ -70,7 +70,21 @@ export const switchView = (state: SessionState, events: ReadonlyArray<SessionEve
   return view
 }
 
-const snakeCase = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+/**
+ * The snake_case of the payload keys seen: the domain's payloads have a few dozen keys, and every
+ * frame renders them. Bounded all the same, should a stored payload carry keys of its own.
+ */
+const snakeCased = new Map<string, string>()
+const SNAKE_CASED_MAX = 1000
+
+const snakeCase = (key: string) => {
+  let snake = snakeCased.get(key)
+  if (snake === undefined) {
+    snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+    if (snakeCased.size < SNAKE_CASED_MAX) snakeCased.set(key, snake)
+  }
+  return snake
+}
 
 /** Domain payloads are camelCase; the wire speaks snake_case like the rest of the API. Free-form metadata is left as given. */
 const snakeKeys = (value: unknown, key = ""): unknown => {
