@@ -1,13 +1,12 @@
 import {
   activeParticipant,
-  bankOf,
   countUpCap,
   type EpochMs,
   expiresAtOf,
+  readClock,
   remainingOf,
   type SessionEvent,
   type SessionState,
-  timeUsedOf,
   toIso
 } from "../../domain/index.ts"
 
@@ -25,17 +24,20 @@ export const sessionView = (state: SessionState, now: EpochMs): Record<string, u
     sync_mode: config.syncMode,
     status: state.status,
     version: state.version,
-    participants: state.participants.map((p) => ({
-      participant_id: p.participantId,
-      participant_index: p.participantIndex,
-      total_time_ms: bankOf(state, p),
-      time_used_ms: timeUsedOf(state, p, now),
-      time_remaining_ms: remainingOf(state, p, now),
-      cycle_count: p.cycleCount,
-      is_active: p.participantId === state.activeParticipantId,
-      has_expired: p.hasExpired,
-      ...(p.groupId === null ? {} : { group_id: p.groupId })
-    })),
+    participants: state.participants.map((p) => {
+      const clock = readClock(state, p, now)
+      return {
+        participant_id: p.participantId,
+        participant_index: p.participantIndex,
+        total_time_ms: clock.bank,
+        time_used_ms: clock.timeUsed,
+        time_remaining_ms: clock.remaining,
+        cycle_count: p.cycleCount,
+        is_active: p.participantId === state.activeParticipantId,
+        has_expired: p.hasExpired,
+        ...(p.groupId === null ? {} : { group_id: p.groupId })
+      }
+    }),
     active_participant_id: state.activeParticipantId,
     total_time_ms: config.totalTimeMs,
     time_per_cycle_ms: config.timePerCycleMs,
