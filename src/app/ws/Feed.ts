@@ -31,7 +31,8 @@ export interface Outlet {
 interface Rendered {
   /** Encoded once: a session's sockets all send the same bytes. */
   readonly frame: Buffer
-  readonly now: number
+  /** From the event's commit to this rendering, in seconds, on the Redis clock. */
+  readonly lagSeconds: number
   /** The session after the entry; null when the entry deleted it. */
   readonly state: SessionState | null
 }
@@ -74,7 +75,7 @@ export const liveRenderer = (clock: ServerClock["Service"]) => {
       const text = state === null
         ? sessionDeletedFrame(entry.sessionId, event, at)
         : stateUpdateFrame(entry.sessionId, state, event, at)
-      last = { entry, rendered: { frame: Buffer.from(text), now: at, state } }
+      last = { entry, rendered: { frame: Buffer.from(text), lagSeconds: Math.max(0, at - streamIdMs(entry.eventId)) / 1000, state } }
     }
     return last.rendered
   }
@@ -208,7 +209,7 @@ export class Feed {
     const { metrics } = this.deps
     if (this.outlet.send(rendered.frame)) {
       metrics.eventsFannedOut.inc()
-      metrics.deliveryLag.observe(Math.max(0, rendered.now - streamIdMs(entry.eventId)) / 1000)
+      metrics.deliveryLag.observe(rendered.lagSeconds)
     }
     if (rendered.state === null) this.outlet.close(CloseCode.normal, "session deleted", "session_deleted")
   }
