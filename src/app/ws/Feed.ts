@@ -61,7 +61,7 @@ const wireEventOf = (entry: LogEntry): WireEvent =>
 /**
  * Folds and renders each live entry once: the fan-out hands the same entry to every subscriber of its
  * session one after the other, so remembering the last one is enough, and a feed that holds no state
- * (a resume that replayed nothing) takes the one another feed of the session folded.
+ * (its resume ended at a deletion) takes the one another feed of the session folded.
  */
 export const liveRenderer = (clock: ServerClock["Service"]) => {
   let last: { readonly entry: LogEntry; readonly rendered: Rendered } | undefined
