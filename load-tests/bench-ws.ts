@@ -29,6 +29,7 @@ import { type RunningService, startService } from "./harness/service.ts"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const repoRoot = path.resolve(here, "..")
+const PROFILES = path.join(here, "results", "profiles")
 /** Issue 16's fan-out goals, as ratios to the floor measured in the same sitting. */
 const P99_RATIO_GOAL = 1.3
 const CPU_RATIO_GOAL = 1.5
@@ -46,7 +47,8 @@ const USAGE = `usage: npm run bench:ws -- [options]
   --warmup-s S             switching before the measure, each run (default 2)
   --vus N                  k6 VUs, each holding its share of the sessions (default 100)
   --k6 PATH                the k6 binary (default $K6 or k6 on PATH)
-  --profile                run the instances with --cpu-prof; profiles land in load-tests/results/profiles/
+  --profile                run the instances with --cpu-prof; profiles land in load-tests/results/profiles/,
+                           and each run prints how to summarise its measured window
   --help`
 
 type ServerKind = "service" | "floor"
@@ -127,11 +129,17 @@ const waitForPostgres = async (origin: string, timeoutMs: number): Promise<void>
 
 const count = (k6: K6Summary, name: string) => stat(k6.metrics[name], "count") || 0
 
-/** The results of one k6 run and the CPU of each process over the window k6 reports. */
-const resultOf = (server: ServerKind, run: number, k6: K6Summary, timeline: CpuTimeline, services: ReadonlyArray<RunningService>): RunResult => {
+/** The measured part of a k6 run, epoch ms. */
+const windowOf = (k6: K6Summary) => {
   const from = stat(k6.metrics["ws_window_start"], "min")
   const to = stat(k6.metrics["ws_window_end"], "max")
   if (!(to > from)) throw new Error(`k6 reported no measured window (ws_window_start ${from}, ws_window_end ${to}):\n${k6.outputTail.join("\n")}`)
+  return { from, to }
+}
+
+/** The results of one k6 run and the CPU of each process over the window k6 reports. */
+const resultOf = (server: ServerKind, run: number, k6: K6Summary, timeline: CpuTimeline, services: ReadonlyArray<RunningService>): RunResult => {
+  const { from, to } = windowOf(k6)
   const windowS = (to - from) / 1000
   const cpu = timeline.between(from, to)
   // Tracking order: A, B, Redis, this bench, k6.
@@ -200,9 +208,14 @@ const measure = async (server: ServerKind, run: number, load: Load, postgres: Ow
       LOG_LEVEL: "warn",
       ...(server === "service" && postgres !== null ? { DATABASE_URL: postgres.databaseUrl(database) } : {})
     }
-    const nodeArgs = values.profile ? ["--cpu-prof", "--cpu-prof-dir", path.join(here, "results", "profiles")] : []
+    const nodeArgs = values.profile ? ["--cpu-prof", "--cpu-prof-dir", PROFILES] : []
     const entryPoint = server === "floor" ? "load-tests/floor/server.mjs" : undefined
-    const start = () => startService({ cwd: repoRoot, env, nodeArgs, entryPoint, role: "api" })
+    /** When each instance was started: its profile's clock starts there, give or take its boot. */
+    const startedAtMs: Array<number> = []
+    const start = () => {
+      startedAtMs.push(Date.now())
+      return startService({ cwd: repoRoot, env, nodeArgs, entryPoint, role: "api" })
+    }
     const a = await start()
     services.push(a)
     const b = await start()
@@ -237,7 +250,16 @@ const measure = async (server: ServerKind, run: number, load: Load, postgres: Ow
     for (const s of services) {
       if (s.exited()) throw new Error(`instance pid ${s.pid} exited during the run:\n${s.logTail().join("\n")}`)
     }
-    return resultOf(server, run, k6, timeline, services)
+    const result = resultOf(server, run, k6, timeline, services)
+    if (values.profile) {
+      const { from, to } = windowOf(k6)
+      services.forEach((s, i) => {
+        const seconds = (ms: number) => ((ms - startedAtMs[i]!) / 1000).toFixed(1)
+        console.log(`${server} run ${run}, ${"AB"[i]}'s measured window: npx tsx load-tests/tools/profile-summary.ts ` +
+          `${path.relative(process.cwd(), PROFILES)}/CPU.*.${s.pid}.*.cpuprofile --from ${seconds(from)} --to ${seconds(to)}`)
+      })
+    }
+    return result
   } catch (error) {
     for (const s of services) console.error(`--- log tail of ${server} pid ${s.pid} ---\n${s.logTail().join("\n")}`)
     throw error

@@ -7,7 +7,7 @@
  *   client -> HTTP -> one Redis script per command (version++, snapshot, XADD to the shard log,
  *             SPUBLISH of the entry on the shard's feed channel)
  *          -> every instance receives the shard feeds (one sharded pub/sub connection)
- *          -> WebSocket frames of the same size as the service's to the session's sockets.
+ *          -> WebSocket frames of the same size and shape as the service's to the session's sockets.
  *
  * Versus the service it leaves out: the load round trip before a commit that the service cannot
  * decide on its cached snapshot, the session stream, TTLs, deadlines, idempotency, validation, the
@@ -29,8 +29,41 @@ const prefix = process.env.REDIS_KEY_PREFIX ?? "skfloor:"
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
 const redis = new Redis(redisUrl)
 
-// A stand-in for a two-participant snapshot: the service's STATE_UPDATE frames are ~1.5 KB.
-const STATE = JSON.stringify({ filler: "x".repeat(1200) })
+// Stand-ins for a two-participant session's state and a switch's event, fixed, in the shape and size of
+// the service's STATE_UPDATE (~1.5 KB): the clients parse every frame, and on a shared machine a
+// frame cheaper to parse (a flat filler string) would leave the servers more CPU than the service's.
+const PARTICIPANT_A = "9a1c3b9e-1a2b-4c3d-8e4f-5a6b7c8d9e0f"
+const PARTICIPANT_B = "8b2c3b9e-1a2b-4c3d-8e4f-5a6b7c8d9e0f"
+const AT = "2026-12-03T07:43:40.412Z"
+const STATE = JSON.stringify({
+  session_id: "4f0c3b9e-1a2b-4c3d-8e4f-5a6b7c8d9e0f",
+  sync_mode: "per_participant",
+  status: "running",
+  version: 3,
+  participants: [
+    { participant_id: PARTICIPANT_A, participant_index: 0, total_time_ms: 86_398_010, time_used_ms: 1990, time_remaining_ms: 86_398_010, cycle_count: 1, is_active: false, has_expired: false },
+    { participant_id: PARTICIPANT_B, participant_index: 1, total_time_ms: 86_400_000, time_used_ms: 3, time_remaining_ms: 86_399_997, cycle_count: 0, is_active: true, has_expired: false }
+  ],
+  active_participant_id: PARTICIPANT_B,
+  total_time_ms: 86_400_000,
+  time_per_cycle_ms: null,
+  cycle_started_at: AT,
+  session_started_at: AT,
+  session_completed_at: null,
+  increment_ms: 0,
+  created_at: AT,
+  updated_at: AT,
+  action_on_timeout: "end_session",
+  auto_advance: false,
+  timeout_warnings_ms: [],
+  time_remaining_ms: 86_399_997,
+  deadline_at: AT,
+  server_time_ms: 1_796_283_820_415,
+  last_event_id: "1796283820412-0"
+})
+const EVENT_FIELDS = `"type":"CYCLE_SWITCHED","at":"${AT}","at_ms":1796283820412,"payload":${
+  JSON.stringify({ from_participant_id: PARTICIPANT_A, to_participant_id: PARTICIPANT_B, increment_ms: 0 })
+}`
 
 const logOf = (shard) => `${prefix}{${shard}}:log`
 const feedOf = (shard) => `${prefix}{${shard}}:feed`
@@ -107,7 +140,7 @@ feeds.on("smessage", (_channel, message) => {
   const [id, sessionId, version, state] = JSON.parse(message)
   const sockets = bySession.get(sessionId)
   if (sockets === undefined) return
-  const frame = `{"type":"STATE_UPDATE","sessionId":"${sessionId}","state":${state},"event":{"id":"${id}","version":${version}}}`
+  const frame = `{"type":"STATE_UPDATE","sessionId":"${sessionId}","timestamp":${Date.now()},"state":${state},"event":{"id":"${id}","version":${version},${EVENT_FIELDS}}}`
   for (const socket of sockets) socket.send(frame)
 })
 await feeds.ssubscribe(...Array.from({ length: SHARDS }, (_, shard) => feedOf(shard)))

@@ -1,10 +1,14 @@
 /**
  * Summarises a V8 .cpuprofile (as written by `node --cpu-prof`, e.g. by `npm run bench -- --profile`):
- * self time by module (package, src/ folder, node internals) and the top functions.
+ * self time by module (package, src/ folder, node internals) and the top functions. --from and --to
+ * (seconds after the profile's start) keep the samples of a window only: a bench's measured part
+ * rather than the process's start-up and the sockets' connecting (`npm run bench:ws -- --profile`
+ * prints each profile's window).
  *
- *   npx tsx load-tests/tools/profile-summary.ts load-tests/results/profiles/<file>.cpuprofile [top]
+ *   npx tsx load-tests/tools/profile-summary.ts load-tests/results/profiles/<file>.cpuprofile [top] [--from S] [--to S]
  */
 import { readFile } from "node:fs/promises"
+import { parseArgs } from "node:util"
 
 interface ProfileNode {
   readonly id: number
@@ -42,9 +46,15 @@ const fileOf = (url: string): string => {
 }
 
 const main = async () => {
-  const [file, topText] = process.argv.slice(2)
-  if (file === undefined) {
-    console.error("usage: tsx load-tests/tools/profile-summary.ts <file.cpuprofile> [top]")
+  const { values, positionals } = parseArgs({
+    options: { from: { type: "string", default: "0" }, to: { type: "string", default: "Infinity" } },
+    allowPositionals: true
+  })
+  const [file, topText] = positionals
+  const fromUs = Number(values.from) * 1e6
+  const toUs = Number(values.to) * 1e6
+  if (file === undefined || !(fromUs < toUs)) {
+    console.error("usage: tsx load-tests/tools/profile-summary.ts <file.cpuprofile> [top] [--from S] [--to S]")
     process.exit(2)
   }
   const top = Number(topText ?? 30)
@@ -66,7 +76,10 @@ const main = async () => {
   const selfUs = new Map<number, number>()
   const samples = profile.samples ?? []
   const deltas = profile.timeDeltas ?? []
+  let atUs = 0
   for (let i = 0; i < samples.length; i++) {
+    atUs += deltas[i] ?? 0
+    if (atUs < fromUs || atUs >= toUs) continue
     const dt = deltas[i + 1] ?? 0
     selfUs.set(samples[i]!, (selfUs.get(samples[i]!) ?? 0) + Math.max(0, dt))
   }
@@ -88,7 +101,7 @@ const main = async () => {
     }
   }
   const pct = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)} %`
-  const wall = (profile.endTime - profile.startTime) / 1e6
+  const wall = (Math.min(profile.endTime - profile.startTime, toUs) - fromUs) / 1e6
   const idle = byModule.get("(idle)") ?? 0
   console.log(`${file}: ${wall.toFixed(1)} s profiled, ${((total - idle) / 1e6).toFixed(1)} s on CPU (idle excluded below)`)
   console.log("\nself time by module (share of the profile):")

@@ -62,9 +62,8 @@ export class Scheduler extends Context.Service<Scheduler, {
           if (earliest === undefined || due < earliest) wake.openUnsafe()
         }
 
-        const runSync = Effect.runSyncWith(yield* Effect.context<never>())
         yield* reader.listen((entries: ReadonlyArray<LogEntry>) => {
-          const now = runSync(clock.nowMs)
+          const now = clock.now()
           for (const entry of entries) track(entry.sessionId, entry.dueAt, now)
         })
 

@@ -60,8 +60,10 @@ const isRunningClockOf = (state: SessionState, participant: ParticipantState): b
   if (state.status !== "running") return false
   const active = activeParticipant(state)
   if (active === undefined) return false
-  if (state.config.syncMode === "per_cycle") return active.participantId === participant.participantId
-  return clockKey(state.config.syncMode, active) === clockKey(state.config.syncMode, participant)
+  const mode = state.config.syncMode
+  // A clock of one's own: the same clock is the same participant (no key to build for each reading).
+  if (mode === "per_cycle" || mode === "per_participant") return active.participantId === participant.participantId
+  return clockKey(mode, active) === clockKey(mode, participant)
 }
 
 /**
@@ -76,19 +78,36 @@ export const bankOf = (state: SessionState, participant: ParticipantState): Mill
   return state.banks[clockKey(config.syncMode, participant)] ?? 0
 }
 
+const usedOfBank = (state: SessionState, participant: ParticipantState, bank: Millis, now: EpochMs): Millis =>
+  isRunningClockOf(state, participant) ? Math.min(elapsedSince(state.cycleStartedAt, now), bank) : 0
+
 /** Time spent in the running segment, never more than the clock held. */
 export const segmentUsed = (state: SessionState, participant: ParticipantState, now: EpochMs): Millis =>
-  isRunningClockOf(state, participant)
-    ? Math.min(elapsedSince(state.cycleStartedAt, now), bankOf(state, participant))
-    : 0
+  usedOfBank(state, participant, bankOf(state, participant), now)
+
+/** A participant's clock as of `now`: its bank, what is left of it, and the time the participant used. */
+export interface ClockReading {
+  readonly bank: Millis
+  readonly remaining: Millis
+  readonly timeUsed: Millis
+}
+
+/** The three figures of a participant's clock at once, its bank read once (views show them all). */
+export const readClock = (state: SessionState, participant: ParticipantState, now: EpochMs): ClockReading => {
+  const bank = bankOf(state, participant)
+  const used = usedOfBank(state, participant, bank, now)
+  return {
+    bank,
+    remaining: bank - used,
+    timeUsed: participant.participantId === state.activeParticipantId ? participant.timeUsedMs + used : participant.timeUsedMs
+  }
+}
 
 export const remainingOf = (state: SessionState, participant: ParticipantState, now: EpochMs): Millis =>
-  bankOf(state, participant) - segmentUsed(state, participant, now)
+  readClock(state, participant, now).remaining
 
 export const timeUsedOf = (state: SessionState, participant: ParticipantState, now: EpochMs): Millis =>
-  participant.participantId === state.activeParticipantId
-    ? participant.timeUsedMs + segmentUsed(state, participant, now)
-    : participant.timeUsedMs
+  readClock(state, participant, now).timeUsed
 
 /** When the running clock reaches zero (the turn expires); null when nothing runs or it already sits at zero. */
 export const expiresAtOf = (state: SessionState): EpochMs | null => {

@@ -26,6 +26,8 @@ interface Sample {
 export class ServerClock extends Context.Service<ServerClock, {
   /** Integer epoch ms; never goes backwards. */
   readonly nowMs: Effect.Effect<number>
+  /** The same, outside Effect: the live feeds read it for every frame. */
+  readonly now: () => number
 }>()("synckairos/infra/ServerClock") {
   static layer(options: ServerClockOptions = {}): Layer.Layer<ServerClock, RedisUnavailable, RedisClient> {
     const recalibrateMs = options.recalibrateMs ?? 5000
@@ -62,11 +64,11 @@ export class ServerClock extends Context.Service<ServerClock, {
           Effect.forkScoped
         )
 
-        const nowMs = Effect.sync(() => {
+        const now = () => {
           lastServedMs = Math.max(lastServedMs, Math.floor(monotonicMs() + offsetMs))
           return lastServedMs
-        })
-        return ServerClock.of({ nowMs })
+        }
+        return ServerClock.of({ nowMs: Effect.sync(now), now })
       }).pipe(Effect.annotateLogs("component", "clock"))
     )
   }

@@ -226,7 +226,7 @@ describe("a session that has left Redis", () => {
 })
 
 describe("without PostgreSQL", () => {
-  it("keeps serving commands, reports the audit down on /ready, and answers 503 where only the audit can", async () => {
+  it("keeps serving commands and resuming feeds from the last event, reports the audit down on /ready, and answers 503 where only the audit can", async () => {
     const cut = await startServer("audit-history-nopg", { databaseUrl: "postgres://postgres@127.0.0.1:1/synckairos" }, "all")
     try {
       const id = uuid()
@@ -246,6 +246,14 @@ describe("without PostgreSQL", () => {
       const feed = await openFeed(cut.baseUrl, { sessionId: id, since })
       expect(await feed.waitFor(ofType("STATE_SYNC"))).toMatchObject({ resumed: false, version: 2 })
       await feed.close()
+      // A resume from the last event (the usual reconnect) needs nothing of the audit: resumed, and live.
+      const latest = (await call(cut, "GET", `/v1/sessions/${id}`)).body.data.last_event_id
+      const resumed = await openFeed(cut.baseUrl, { sessionId: id, since: latest })
+      expect(await resumed.waitFor(ofType("RESUMED"))).toMatchObject({ since: latest, replayed: 0, version: 2, last_event_id: latest })
+      expect((await call(cut, "POST", `/v1/sessions/${id}/pause`)).status).toBe(200)
+      expect(await resumed.waitFor(ofType("STATE_UPDATE"))).toMatchObject({ event: { version: 3 }, state: { version: 3, status: "paused" } })
+      expect(resumed.frames.map((f) => f.type)).toEqual(["CONNECTED", "RESUMED", "STATE_UPDATE"])
+      await resumed.close()
 
       const ready = await call(cut, "GET", "/ready")
       expect(ready.status).toBe(200)

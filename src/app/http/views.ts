@@ -1,13 +1,12 @@
 import {
   activeParticipant,
-  bankOf,
   countUpCap,
   type EpochMs,
   expiresAtOf,
+  readClock,
   remainingOf,
   type SessionEvent,
   type SessionState,
-  timeUsedOf,
   toIso
 } from "../../domain/index.ts"
 
@@ -25,17 +24,20 @@ export const sessionView = (state: SessionState, now: EpochMs): Record<string, u
     sync_mode: config.syncMode,
     status: state.status,
     version: state.version,
-    participants: state.participants.map((p) => ({
-      participant_id: p.participantId,
-      participant_index: p.participantIndex,
-      total_time_ms: bankOf(state, p),
-      time_used_ms: timeUsedOf(state, p, now),
-      time_remaining_ms: remainingOf(state, p, now),
-      cycle_count: p.cycleCount,
-      is_active: p.participantId === state.activeParticipantId,
-      has_expired: p.hasExpired,
-      ...(p.groupId === null ? {} : { group_id: p.groupId })
-    })),
+    participants: state.participants.map((p) => {
+      const clock = readClock(state, p, now)
+      return {
+        participant_id: p.participantId,
+        participant_index: p.participantIndex,
+        total_time_ms: clock.bank,
+        time_used_ms: clock.timeUsed,
+        time_remaining_ms: clock.remaining,
+        cycle_count: p.cycleCount,
+        is_active: p.participantId === state.activeParticipantId,
+        has_expired: p.hasExpired,
+        ...(p.groupId === null ? {} : { group_id: p.groupId })
+      }
+    }),
     active_participant_id: state.activeParticipantId,
     total_time_ms: config.totalTimeMs,
     time_per_cycle_ms: config.timePerCycleMs,
@@ -70,7 +72,21 @@ export const switchView = (state: SessionState, events: ReadonlyArray<SessionEve
   return view
 }
 
-const snakeCase = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+/**
+ * The snake_case of the payload keys seen: the domain's payloads have a few dozen keys, and every
+ * frame renders them. Bounded all the same, should a stored payload carry keys of its own.
+ */
+const snakeCased = new Map<string, string>()
+const SNAKE_CASED_MAX = 1000
+
+const snakeCase = (key: string) => {
+  let snake = snakeCased.get(key)
+  if (snake === undefined) {
+    snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+    if (snakeCased.size < SNAKE_CASED_MAX) snakeCased.set(key, snake)
+  }
+  return snake
+}
 
 /** Domain payloads are camelCase; the wire speaks snake_case like the rest of the API. Free-form metadata is left as given. */
 const snakeKeys = (value: unknown, key = ""): unknown => {

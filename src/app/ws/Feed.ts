@@ -31,7 +31,8 @@ export interface Outlet {
 interface Rendered {
   /** Encoded once: a session's sockets all send the same bytes. */
   readonly frame: Buffer
-  readonly now: number
+  /** From the event's commit to this rendering, in seconds, on the Redis clock. */
+  readonly lagSeconds: number
   /** The session after the entry; null when the entry deleted it. */
   readonly state: SessionState | null
 }
@@ -60,22 +61,21 @@ const wireEventOf = (entry: LogEntry): WireEvent =>
 /**
  * Folds and renders each live entry once: the fan-out hands the same entry to every subscriber of its
  * session one after the other, so remembering the last one is enough, and a feed that holds no state
- * (a resume that replayed nothing) takes the one another feed of the session folded.
+ * (its resume ended at a deletion) takes the one another feed of the session folded.
  */
-export const liveRenderer = (clock: ServerClock["Service"], context: Context.Context<never>) => {
-  const now = () => Effect.runSyncWith(context)(clock.nowMs)
+export const liveRenderer = (clock: ServerClock["Service"]) => {
   let last: { readonly entry: LogEntry; readonly rendered: Rendered } | undefined
   return (entry: LogEntry, before: SessionState | undefined): Rendered | undefined => {
     if (last?.entry !== entry) {
       if (before === undefined) return undefined
-      const at = now()
+      const at = clock.now()
       const event = wireEventOf(entry)
       // null after a deletion: the domain's evolve leaves no state.
       const state = evolve(before, fromStoredEvent(entry))
       const text = state === null
         ? sessionDeletedFrame(entry.sessionId, event, at)
         : stateUpdateFrame(entry.sessionId, state, event, at)
-      last = { entry, rendered: { frame: Buffer.from(text), now: at, state } }
+      last = { entry, rendered: { frame: Buffer.from(text), lagSeconds: Math.max(0, at - streamIdMs(entry.eventId)) / 1000, state } }
     }
     return last.rendered
   }
@@ -139,14 +139,10 @@ export class Feed {
       .finally(() => this.pendingCatchUps--)
   }
 
-  private now(): number {
-    return Effect.runSyncWith(this.deps.context)(this.deps.clock.nowMs)
-  }
-
   private async runCatchUp(since: string | undefined, greet: boolean): Promise<void> {
     const result = await Effect.runPromiseWith(this.deps.context)(Effect.result(planCatchUp(this.deps, this.sessionId, since)))
     if (this.stopped) return
-    const now = this.now()
+    const now = this.deps.clock.now()
     if (Result.isFailure(result)) {
       this.outlet.send(errorFrame("SERVICE_UNAVAILABLE", "the session store is unavailable; reconnect shortly"))
       return this.outlet.close(CloseCode.internalError, "session store unavailable")
@@ -178,19 +174,11 @@ export class Feed {
         version: covered,
         lastEventId: last?.id ?? plan.since
       }, now))
-      // Replaying nothing leaves the state at `since` to be found: the one held here, else the snapshot.
-      this.state = plan.events.at(-1)?.state ?? (this.state?.version === covered ? this.state : await this.snapshotAt(covered))
-      if (this.stopped) return
+      this.state = plan.state ?? undefined
     }
     this.sentVersion = covered
     // Another catch-up queued behind this one keeps holding for itself.
     this.sendThrough(versions.release(versions.coveredTo(this.gate, covered), this.pendingCatchUps > 1 ? "holding" : "live"))
-  }
-
-  /** The session's snapshot when it is still at `version`; else undefined, and the next live entry resyncs. */
-  private async snapshotAt(version: number): Promise<SessionState | undefined> {
-    const read = await Effect.runPromiseWith(this.deps.context)(Effect.result(this.deps.handler.read(this.sessionId)))
-    return Result.isSuccess(read) && read.success.state.version === version ? read.success.state : undefined
   }
 
   private onEntry(entry: LogEntry): void {
@@ -221,7 +209,7 @@ export class Feed {
     const { metrics } = this.deps
     if (this.outlet.send(rendered.frame)) {
       metrics.eventsFannedOut.inc()
-      metrics.deliveryLag.observe(Math.max(0, rendered.now - streamIdMs(entry.eventId)) / 1000)
+      metrics.deliveryLag.observe(rendered.lagSeconds)
     }
     if (rendered.state === null) this.outlet.close(CloseCode.normal, "session deleted", "session_deleted")
   }

@@ -14,9 +14,18 @@ export interface ReplayedEvent {
 
 /** What a feed sends to bring its client up to date before it goes live. */
 export type CatchUp =
-  | { readonly _tag: "Replay"; readonly since: string; readonly sinceVersion: number; readonly events: ReadonlyArray<ReplayedEvent> }
+  | {
+    readonly _tag: "Replay"
+    readonly since: string
+    readonly sinceVersion: number
+    readonly events: ReadonlyArray<ReplayedEvent>
+    /** The session after the last event replayed, or at `since` when none is; null once deleted. */
+    readonly state: SessionState | null
+  }
   | { readonly _tag: "Sync"; readonly state: SessionState; readonly lastEventId: string }
   | { readonly _tag: "NotFound" }
+
+type Replay = Extract<CatchUp, { readonly _tag: "Replay" }>
 
 /** Every version from the session's creation (1) on, each once, in the order of their ids. */
 const isWhole = (events: ReadonlyArray<StoredEvent>): boolean =>
@@ -36,7 +45,7 @@ const isWhole = (events: ReadonlyArray<StoredEvent>): boolean =>
 export const replaySince = (
   events: ReadonlyArray<StoredEvent>,
   since: string
-): { readonly sinceVersion: number; readonly events: ReadonlyArray<ReplayedEvent> } | null => {
+): Omit<Replay, "_tag" | "since"> | null => {
   const at = events.findIndex((event) => event.id === since)
   if (at === -1 || !isWhole(events)) return null
   let state: SessionState | null = null
@@ -45,13 +54,15 @@ export const replaySince = (
     state = evolve(state, fromStoredEvent(event))
     if (i > at) replayed.push({ event, state })
   })
-  return { sinceVersion: events[at]!.version, events: replayed }
+  return { sinceVersion: events[at]!.version, events: replayed, state }
 }
 
 /**
  * Reads what a feed must send: the events after `since` while they can be told without a gap (from
  * the stream, and from the audit for those the stream was trimmed of), else the full state. An
- * audit that does not answer means the full state too.
+ * audit that does not answer means the full state too. The snapshot is read first: a client resuming
+ * from the session's last event (the usual reconnect) needs nothing else, so a reconnect storm costs
+ * one snapshot read per socket, not each session's whole history.
  */
 export const planCatchUp = (
   deps: { readonly history: History["Service"]; readonly handler: CommandHandler["Service"] },
@@ -59,15 +70,21 @@ export const planCatchUp = (
   since: string | undefined
 ) =>
   Effect.gen(function*() {
+    const current = yield* deps.handler.read(sessionId).pipe(
+      Effect.catchTag(["SessionNotFound", "SessionDeleted"], () => Effect.succeed(undefined))
+    )
     if (since !== undefined) {
+      if (current !== undefined && current.lastEventId === since) {
+        return { _tag: "Replay", since, sinceVersion: current.state.version, events: [], state: current.state } satisfies CatchUp
+      }
+      // A deleted session's stream may still hold its deletion, which a client resuming before it is told.
       const events = yield* deps.history.fromStart(sessionId).pipe(
         Effect.catchTag("AuditUnavailable", () => Effect.succeed<ReadonlyArray<StoredEvent>>([]))
       )
       const replay = replaySince(events, since)
       if (replay !== null) return { _tag: "Replay", since, ...replay } satisfies CatchUp
     }
-    return yield* deps.handler.read(sessionId).pipe(
-      Effect.map((read): CatchUp => ({ _tag: "Sync", state: read.state, lastEventId: read.lastEventId ?? "" })),
-      Effect.catchTag(["SessionNotFound", "SessionDeleted"], () => Effect.succeed<CatchUp>({ _tag: "NotFound" }))
-    )
+    return current === undefined
+      ? { _tag: "NotFound" } satisfies CatchUp
+      : { _tag: "Sync", state: current.state, lastEventId: current.lastEventId ?? "" } satisfies CatchUp
   })

@@ -1,5 +1,4 @@
 import websocket from "@fastify/websocket"
-import { Effect } from "effect"
 import type { FastifyInstance } from "fastify"
 import { WebSocket } from "ws"
 import type { AppSettings } from "../AppConfig.ts"
@@ -77,9 +76,7 @@ export const websocketGateway = (
   settings: GatewaySettings
 ) =>
 async (app: FastifyInstance) => {
-  const feedDeps: FeedDeps = { ...deps, renderLive: liveRenderer(deps.clock, deps.context) }
-  const runSync = Effect.runSyncWith(deps.context)
-  const now = () => runSync(deps.clock.nowMs)
+  const feedDeps: FeedDeps = { ...deps, renderLive: liveRenderer(deps.clock) }
   let closing = false
 
   // Added before the plugin's own preClose, which would close the sockets without a code.
@@ -131,7 +128,7 @@ async (app: FastifyInstance) => {
       if ("invalid" in message) return refuse("INVALID_MESSAGE", message.invalid)
       switch (message.type) {
         case "PING":
-          return void outlet.send(pongFrame(message.clientTime, now()))
+          return void outlet.send(pongFrame(message.clientTime, deps.clock.now()))
         case "RESUME":
           return feed.resume(message.since)
         case "RECONNECT":

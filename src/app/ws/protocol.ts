@@ -32,10 +32,12 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/
 export const parseSince = (value: unknown): { readonly since: string } | { readonly invalid: string } =>
   typeof value === "string" && STREAM_ID.test(value) ? { since: value } : { invalid: "since must be an event id such as 1795305919821-0" }
 
-const stateOf = (state: SessionState, lastEventId: string, now: number) => ({
-  ...sessionView(state, now),
-  last_event_id: lastEventId
-})
+const stateOf = (state: SessionState, lastEventId: string, now: number) => {
+  // The view is made for this frame: adding the field saves copying the whole view.
+  const view = sessionView(state, now)
+  view["last_event_id"] = lastEventId
+  return view
+}
 
 export const connectedFrame = (sessionId: string, now: number) =>
   JSON.stringify({ type: "CONNECTED", sessionId, timestamp: now, server_time_ms: now })
