@@ -1,6 +1,6 @@
 /**
  * Audit test support: random sessions driven through the real HTTP API, and the check that the
- * PostgreSQL audit holds exactly the events the sessions' Redis streams hold.
+ * PostgreSQL audit holds exactly the events the sessions' Redis indexes list.
  */
 import type { Layer } from "effect"
 import { expect } from "vitest"
@@ -104,7 +104,7 @@ export const commandFlow = (baseUrl: string, loops = 8, pauseMs = 20) => {
 }
 
 /**
- * Waits until the audit at `databaseUrl` has as many events of `sessionIds` as their Redis streams list
+ * Waits until the audit at `databaseUrl` has as many events of `sessionIds` as their Redis indexes list
  * (under `prefix`, on the test Redis or `redis`), then checks it holds exactly those events, each
  * once: same versions and ids, and for the events Redis still holds (not yet trimmed from the shard
  * log), the same types, times and payloads.

@@ -28,7 +28,7 @@ const isWhole = (events: ReadonlyArray<StoredEvent>): boolean =>
   })
 
 /**
- * The events after `since`, each with the state it led to. Neither the stream nor the audit holds
+ * The events after `since`, each with the state it led to. Neither the shard log nor the audit holds
  * states, so they are folded from the session's first event; null when the events do not hold
  * `since` (a previous session under the same id, or older than the audit) or miss a version
  * between the session's creation and the newest (the audit has not written them yet).
@@ -50,7 +50,7 @@ export const replaySince = (
 
 /**
  * Reads what a feed must send: the events after `since` while they can be told without a gap (from
- * the stream, and from the audit for those the stream was trimmed of), else the full state. An
+ * Redis, and from the audit for those Redis no longer holds), else the full state. An
  * audit that does not answer means the full state too.
  */
 export const planCatchUp = (
