@@ -56,11 +56,11 @@
   "" when none or deleted). It carries no state: readers that hold the session's state fold the event
   into it (the domain's evolve), and the snapshot hash is the one copy of the state. Readers of the
   index take each event from the log (events-2). The index is a sorted set rather than a stream: of
-  a few entries it is a listpack allocated to fit (about 160 B for 6), where every stream costs a
+  a few entries it is a listpack allocated to fit (176 B for 6), where every stream costs a
   preallocated 4 KB node. Releases before it kept a session stream under another key (events:),
   which this script never touches: it expires with its TTL, and the versions only it listed are read
-  from the audit, as any version Redis no longer holds. Log entries written by the releases before the
-  session stream was an index name their event's id in a field e.
+  from the audit, as any version Redis no longer holds. Log entries of the releases whose session
+  streams made their own ids name the event's id in a field e.
 
   The ids are chosen before any write, since an XADD refused mid-script would leave the commit half
   done: they must exceed the log's last id, and ids increase per session, across a release boundary
@@ -70,7 +70,7 @@
   the commit creates a session deleted lately, the id of the event that deleted it (the tombstone,
   kept as long as the index). `<now>-0` when Redis TIME is past it, else `<ms>-<seq + 1>`; each
   further event of the commit takes the next sequence. A session created again after its tombstone
-  expired has no index left either: its earlier ids are in the log's past, or in the audit.
+  expired has no index left either, and its earlier ids were the log's, so below its last id.
 
   Published on KEYS[6] after a commit: the JSON array of the previous id and the entries, where the
   previous id is that of the shard-log entry before this commit's ("0-0" for an empty log) and the
