@@ -447,10 +447,10 @@ const memoryLines = (results: ReadonlyArray<RunResult>) => {
     return {
       kind,
       keys: of((k) => k.keys),
-      streamEntries: of((k) => k.streamEntries),
+      entries: of((k) => k.entries),
       bytes: of((k) => k.bytes),
       bytesPerEvent: of((k, r) => Math.round(k.bytes / r.events)),
-      bytesPerEntry: of((k) => (k.streamEntries === null || k.streamEntries === 0 ? null : Math.round(k.bytes / k.streamEntries)))
+      bytesPerEntry: of((k) => (k.entries === null || k.entries === 0 ? null : Math.round(k.bytes / k.entries)))
     }
   })
 }
@@ -528,7 +528,7 @@ const main = async (): Promise<number> => {
     console.log(`\nRedis by kind of key, ${c.label} (median of the runs; MEMORY USAGE summed over the keys)`)
     console.log(table(
       ["kind", "keys", "entries", "bytes", "B/event", "B/entry"],
-      memory[c.label]!.map((m) => [m.kind, fixed(0)(m.keys), fixed(0)(m.streamEntries), fixed(0)(m.bytes), fixed(0)(m.bytesPerEvent), fixed(0)(m.bytesPerEntry)]),
+      memory[c.label]!.map((m) => [m.kind, fixed(0)(m.keys), fixed(0)(m.entries), fixed(0)(m.bytes), fixed(0)(m.bytesPerEvent), fixed(0)(m.bytesPerEntry)]),
       1
     ))
   }

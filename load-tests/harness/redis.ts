@@ -65,16 +65,17 @@ export class RedisAdmin {
   }
 
   /**
-   * Per key: its MEMORY USAGE (every nested value counted: SAMPLES 0) and, for a stream, its length
-   * (null for other types).
+   * Per key: its MEMORY USAGE (every nested value counted: SAMPLES 0) and, for a stream or a sorted
+   * set, its number of entries (null for other types).
    */
-  async footprints(keys: ReadonlyArray<string>): Promise<Array<{ key: string; bytes: number; streamLength: number | null }>> {
+  async footprints(keys: ReadonlyArray<string>): Promise<Array<{ key: string; bytes: number; entries: number | null }>> {
     const pipeline = this.client.pipeline()
     for (const key of keys) pipeline.call("MEMORY", "USAGE", key, "SAMPLES", "0").type(key)
     const replies = (await pipeline.exec()) ?? []
-    const streams = keys.filter((_, i) => replies[2 * i + 1]?.[1] === "stream")
-    const lengths = new Map(await Promise.all(streams.map(async (key) => [key, await this.client.xlen(key)] as const)))
-    return keys.map((key, i) => ({ key, bytes: Number(replies[2 * i]?.[1] ?? 0), streamLength: lengths.get(key) ?? null }))
+    const lengthOf = (key: string, type: unknown) =>
+      type === "stream" ? this.client.xlen(key) : type === "zset" ? this.client.zcard(key) : Promise.resolve(null)
+    const lengths = await Promise.all(keys.map((key, i) => lengthOf(key, replies[2 * i + 1]?.[1])))
+    return keys.map((key, i) => ({ key, bytes: Number(replies[2 * i]?.[1] ?? 0), entries: lengths[i] ?? null }))
   }
 
   /** SCAN + UNLINK every key starting with `prefix`; returns how many were removed. */

@@ -4,7 +4,7 @@ import { median } from "./report.ts"
 /** What a key holds, from its name in the service's key schema (src/infra/keys.ts, AuditQueue's prefix). */
 export const KEY_KINDS = [
   { kind: "snapshots", pattern: /\}:snap:/ },
-  { kind: "session streams", pattern: /\}:events:/ },
+  { kind: "session indexes", pattern: /\}:index:/ },
   { kind: "shard logs", pattern: /\}:log$/ },
   { kind: "deadline index", pattern: /\}:deadlines$/ },
   { kind: "idempotency", pattern: /\}:idem:/ },
@@ -20,8 +20,8 @@ export interface KindFootprint {
   readonly keys: number
   /** MEMORY USAGE summed over the kind's keys. */
   readonly bytes: number
-  /** Entries of its streams (null for kinds that are not streams). */
-  readonly streamEntries: number | null
+  /** Entries of its streams and sorted sets (null for kinds of neither). */
+  readonly entries: number | null
   /** The first few key names, to tell what "other" is. */
   readonly examples: ReadonlyArray<string>
 }
@@ -33,18 +33,18 @@ export interface MemoryPicture {
   readonly snapshotBytes: number | null
 }
 
-/** Every key of the server, by kind: how many, how many bytes, how many stream entries. */
+/** Every key of the server, by kind: how many, how many bytes, how many stream and sorted-set entries. */
 export const memoryPicture = async (redis: RedisAdmin): Promise<MemoryPicture> => {
   const usedMemory = await redis.usedMemory()
   const footprints = await redis.footprints(await redis.keys())
   const kinds = [...KEY_KINDS.map((k) => k.kind), "other" as const].map((kind): KindFootprint => {
     const mine = footprints.filter((f) => kindOf(f.key) === kind)
-    const lengths = mine.map((f) => f.streamLength).filter((n): n is number => n !== null)
+    const lengths = mine.map((f) => f.entries).filter((n): n is number => n !== null)
     return {
       kind,
       keys: mine.length,
       bytes: mine.reduce((sum, f) => sum + f.bytes, 0),
-      streamEntries: lengths.length === 0 ? null : lengths.reduce((a, b) => a + b, 0),
+      entries: lengths.length === 0 ? null : lengths.reduce((a, b) => a + b, 0),
       examples: mine.slice(0, 3).map((f) => f.key)
     }
   })

@@ -80,7 +80,7 @@ try {
     usedMemoryPerSessionBytes: Math.round((after - before) / sessions),
     usedMemoryPerEventBytes: Math.round((after - before) / events),
     snapshot: await memoryOf(`${prefix}{*}:snap:*`),
-    sessionStream: await memoryOf(`${prefix}{*}:events:*`),
+    sessionIndex: await memoryOf(`${prefix}{*}:index:*`),
     idempotencyRecord: await memoryOf(`${prefix}{*}:idem:*`),
     deadlineIndexPerSession: Math.round(
       (await Promise.all((await redis.keys(`${prefix}{*}:deadlines`)).map((key) => redis.memory("USAGE", key, "SAMPLES", 0))))

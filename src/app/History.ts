@@ -79,10 +79,10 @@ export class History extends Context.Service<History, {
       })
 
       /**
-       * The versions of the oldest and newest events Redis holds; when it holds none of those its stream
+       * The versions of the oldest and newest events Redis holds; when it holds none of those its index
        * lists, the empty range after them. Undefined once the session has left Redis.
        */
-      const streamEnds = Effect.fnUntraced(function*(sessionId: string) {
+      const indexEnds = Effect.fnUntraced(function*(sessionId: string) {
         const [first, last] = yield* Effect.all([store.readEvents(sessionId, { count: 1 }), store.readLatestEvents(sessionId, 1)], {
           concurrency: 2
         })
@@ -94,11 +94,11 @@ export class History extends Context.Service<History, {
       const events = Effect.fn("History.events")(function*(sessionId: string, query: HistoryQuery) {
         const after = query.afterVersion ?? 0
         const before = query.beforeVersion ?? NO_UPPER_BOUND
-        const ends = yield* streamEnds(sessionId)
+        const ends = yield* indexEnds(sessionId)
         if (ends === undefined) return yield* archivedPage(sessionId, query, after, before)
         const { firstVersion, lastVersion } = ends
 
-        // The first version this page wants, and whether the stream still holds it.
+        // The first version this page wants, and whether Redis still holds it.
         const wanted = query.order === "asc" ? after + 1 : Math.min(before - 1, lastVersion)
         if (wanted < firstVersion) {
           if (query.order === "desc") {
@@ -121,18 +121,18 @@ export class History extends Context.Service<History, {
         const inRange = read.slice(skip).filter((e) => e.version > after && e.version < before)
         const page = inRange.slice(0, query.limit)
         const lowest = page.at(-1)?.version
-        // Descending past the stream's first event continues in the audit.
+        // Descending past the first event Redis holds continues in the audit.
         const more = inRange.length > query.limit ||
           (query.order === "desc" && lowest !== undefined && lowest === firstVersion && firstVersion > after + 1)
         return { archived: false, events: page, next: more ? nextOf(query.order, page) : null }
       })
 
       const fromStart = Effect.fn("History.fromStart")(function*(sessionId: string) {
-        const stream = yield* store.readEvents(sessionId)
-        const firstVersion = stream[0]?.version ?? ((yield* store.lastListedVersion(sessionId)) ?? 0) + 1
-        if (firstVersion === 1) return stream
+        const held = yield* store.readEvents(sessionId)
+        const firstVersion = held[0]?.version ?? ((yield* store.lastListedVersion(sessionId)) ?? 0) + 1
+        if (firstVersion === 1) return held
         const { events: audited } = yield* fromAudit(sessionId, "asc", 0, firstVersion, firstVersion - 1)
-        return [...audited, ...stream]
+        return [...audited, ...held]
       })
 
       const archived = Effect.fn("History.archived")(function*(sessionId: string) {

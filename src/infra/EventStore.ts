@@ -34,7 +34,7 @@ export interface Loaded {
   /** The stored record when an idempotency key was given and exists. */
   readonly idempotent: IdempotencyRecord | null
   /**
-   * The session was deleted lately (its tombstone is kept as long as its stream): it reads as deleted,
+   * The session was deleted lately (its tombstone is kept as long as its index): it reads as deleted,
    * not as whatever earlier state the audit may still hold.
    */
   readonly deleted: boolean
@@ -46,7 +46,7 @@ export interface CommitRequest {
   readonly expectedVersion: number
   /** At least one, versions expectedVersion + 1, + 2, ... */
   readonly events: ReadonlyArray<NewEvent>
-  /** New snapshot JSON; null deletes the snapshot (the stream is kept with the ended TTL for late readers). */
+  /** New snapshot JSON; null deletes the snapshot (the index is kept with the ended TTL for late readers). */
   readonly state: string | null
   /** The session reached a terminal status: its keys get the ended TTL. */
   readonly ended: boolean
@@ -77,18 +77,18 @@ export interface EventStoreShape {
   readonly load: (sessionId: string, idempotencyKey?: string) => Effect.Effect<Loaded, RedisUnavailable>
   readonly commit: (request: CommitRequest) => Effect.Effect<CommitOutcome, RedisUnavailable>
   /**
-   * Oldest first; `afterId` is exclusive. The events still in Redis: the session stream lists their
-   * ids and the shard log holds them, and the stream starts after the last whose log entry was trimmed.
+   * Oldest first; `afterVersion` is exclusive. The events still in Redis: the session index lists their
+   * ids and the shard log holds them, and the index starts after the last whose log entry was trimmed.
    */
   readonly readEvents: (
     sessionId: string,
-    options?: { readonly afterId?: string; readonly count?: number }
+    options?: { readonly afterVersion?: number; readonly count?: number }
   ) => Effect.Effect<ReadonlyArray<StoredEvent>, RedisUnavailable>
   /** The `count` newest events still in Redis, newest first. */
   readonly readLatestEvents: (sessionId: string, count: number) => Effect.Effect<ReadonlyArray<StoredEvent>, RedisUnavailable>
   /**
-   * The version of the newest event the session stream lists, whether or not Redis still holds it (its
-   * log entry may be trimmed); null when the stream is empty or gone: the session has left Redis.
+   * The version of the newest event the session index lists, whether or not Redis still holds it (its
+   * log entry may be trimmed); null when the index is empty or gone: the session has left Redis.
    */
   readonly lastListedVersion: (sessionId: string) => Effect.Effect<number | null, RedisUnavailable>
 }
@@ -139,10 +139,10 @@ export class EventStore extends Context.Service<EventStore, EventStoreShape>()("
       })
 
       const readEvents = Effect.fn("EventStore.readEvents")(
-        function*(sessionId: string, options?: { readonly afterId?: string; readonly count?: number }) {
+        function*(sessionId: string, options?: { readonly afterVersion?: number; readonly count?: number }) {
           const entries = yield* redis.run(eventsScript, {
             keys: keySchema.session(sessionId),
-            order: { _tag: "asc", afterId: options?.afterId },
+            order: { _tag: "asc", afterVersion: options?.afterVersion },
             count: options?.count
           })
           return entries.map(toStoredEvent)
@@ -155,9 +155,9 @@ export class EventStore extends Context.Service<EventStore, EventStoreShape>()("
       })
 
       const lastListedVersion = Effect.fn("EventStore.lastListedVersion")(function*(sessionId: string) {
-        const key = keySchema.session(sessionId).events
-        const [newest] = yield* redis.use((connection) => connection.xrevrange(key, "+", "-", "COUNT", "1"))
-        return newest === undefined ? null : toStoredEvent(newest).version
+        const key = keySchema.session(sessionId).index
+        const [, version] = yield* redis.use((connection) => connection.zrange(key, "-1", "-1", "WITHSCORES"))
+        return version === undefined ? null : Number(version)
       })
 
       return EventStore.of({ shardOf: keySchema.shardOf, load, commit, readEvents, readLatestEvents, lastListedVersion })

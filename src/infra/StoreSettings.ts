@@ -13,7 +13,7 @@ const schema = {
   resumeWindowMs: integer(
     "RESUME_WINDOW_MS",
     60_000,
-    "the resume window: each session's stream keeps the ids of its events of this last span (trimmed approximately at each commit), and audited shard-log entries are kept this long, then trimmed; resuming from further back is served from the audit"
+    "the resume window: each session's index keeps the ids of its events of this last span (trimmed at each commit, a few at a time), and audited shard-log entries are kept this long, then trimmed; resuming from further back is served from the audit"
   ),
   shardLogMaxLen: integer(
     "SHARD_LOG_MAXLEN",

@@ -48,13 +48,15 @@ export interface SessionKeys extends ShardKeys {
   /** Hash: v (version), s (state JSON), e (last event id), c (incarnation): the one copy of the state. */
   readonly snapshot: string
   /**
-   * The session's stream: an index of the shard log, the ids (and versions) of its events of the
-   * resume window (StoreSettings.resumeWindowMs), each the id of the event's shard-log entry.
+   * Sorted set, the session's index of the shard log: member = event id (the id of the event's
+   * shard-log entry), score = its version, for the events of the resume window
+   * (StoreSettings.resumeWindowMs). A sorted set this small is a listpack allocated to fit, where a
+   * stream preallocates a 4 KB node (see commit-7).
    */
-  readonly events: string
+  readonly index: string
   /** Hash f/e/b of one idempotency key of this session. */
   readonly idempotency: (key: string) => string
-  /** String: the id of the event that deleted the session, kept while its stream is (see commit-7). */
+  /** String: the id of the event that deleted the session, kept while its index is (see commit-7). */
   readonly tombstone: string
 }
 
@@ -83,7 +85,7 @@ export const makeKeySchema = (settings: { readonly keyPrefix: string; readonly s
       ...keys,
       sessionId,
       snapshot: `${base}snap:${sessionId}`,
-      events: `${base}events:${sessionId}`,
+      index: `${base}index:${sessionId}`,
       idempotency: (key) => `${base}idem:${sessionId}:${key}`,
       tombstone: `${base}gone:${sessionId}`
     }

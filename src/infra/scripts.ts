@@ -102,7 +102,7 @@ export interface CommitInput {
   readonly events: ReadonlyArray<NewEvent>
   /** null deletes the snapshot. */
   readonly state: string | null
-  /** Applied to the snapshot and the session stream. */
+  /** Applied to the snapshot and the session index. */
   readonly ttlSeconds: number
   /** null removes the session from the deadline set. */
   readonly deadlineMs: number | null
@@ -112,7 +112,7 @@ export interface CommitInput {
     readonly body: string
     readonly ttlSeconds: number
   } | null
-  /** The session stream keeps the events of this last span, ms. */
+  /** The session index keeps the events of this last span, ms. */
   readonly resumeWindowMs: number
   readonly shardLogMaxLen: number
   readonly expectedLastEventId: string | undefined
@@ -132,7 +132,7 @@ export const commitScript: Script<CommitInput, CommitOutcome> = {
   name: "commit",
   keys: ({ keys, idempotency }) => [
     keys.snapshot,
-    keys.events,
+    keys.index,
     keys.log,
     keys.deadlines,
     keys.idempotency(idempotency?.key ?? ""),
@@ -179,18 +179,18 @@ export const commitScript: Script<CommitInput, CommitOutcome> = {
 
 export interface EventsInput {
   readonly keys: SessionKeys
-  /** Oldest first after `afterId` (exclusive), or newest first. */
-  readonly order: { readonly _tag: "asc"; readonly afterId: string | undefined } | { readonly _tag: "desc" }
+  /** Oldest first after `afterVersion` (exclusive), or newest first. */
+  readonly order: { readonly _tag: "asc"; readonly afterVersion: number | undefined } | { readonly _tag: "desc" }
   /** All when undefined. */
   readonly count: number | undefined
 }
 
 export const eventsScript: Script<EventsInput, ReadonlyArray<RawStreamEntry>> = {
   name: "events",
-  keys: ({ keys }) => [keys.events, keys.log],
+  keys: ({ keys }) => [keys.index, keys.log],
   args: ({ count, order }) => [
     order._tag,
-    order._tag === "asc" && order.afterId !== undefined ? `(${order.afterId}` : "-",
+    order._tag === "asc" && order.afterVersion !== undefined ? `(${order.afterVersion}` : "-inf",
     count === undefined ? "" : String(count)
   ],
   decode: decodeStreamEntries

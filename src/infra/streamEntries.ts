@@ -1,9 +1,8 @@
 import { Schema } from "effect"
 
 /**
- * The one reader of stream entries: the events of a session (from the shard log, or a session stream's
- * own entries written by releases before it was an index of the log), the shard logs' entries as
- * commit-7 writes them (see its header for the fields), and the field/value lists of XINFO replies.
+ * The one reader of stream entries: the events of a session (from the shard log), the shard logs'
+ * entries as commit-7 writes them (see its header for the fields), and the field/value lists of XINFO replies.
  */
 
 /** The field/value pairs of a stream entry or an XINFO reply, as Redis lists them. */

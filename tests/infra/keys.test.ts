@@ -24,7 +24,7 @@ describe("the key schema", () => {
       const session = keys.session(id)
       const tag = `t:{${keys.shardOf(id)}}:`
       expect(session).toMatchObject(keys.shard(keys.shardOf(id)))
-      for (const key of [session.snapshot, session.events, session.tombstone, session.idempotency("k"), session.log, session.feed]) {
+      for (const key of [session.snapshot, session.index, session.tombstone, session.idempotency("k"), session.log, session.feed]) {
         expect(key.startsWith(tag)).toBe(true)
       }
     }))

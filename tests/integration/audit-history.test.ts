@@ -1,5 +1,5 @@
 /**
- * A session's history, its archived state, and feeds resuming from further back than its stream:
+ * A session's history, its archived state, and feeds resuming from further back than its index:
  * from Redis while it lives, from PostgreSQL for what Redis no longer holds.
  */
 import { Redis } from "ioredis"
@@ -25,6 +25,8 @@ afterAll(async () => {
 })
 
 const keysOf = (sessionId: string) => makeKeySchema({ keyPrefix: server.prefix, shardCount: SHARDS }).session(sessionId)
+/** The index keeps the `count` newest events, as commits trimming it of the older ones would. */
+const keepNewest = (indexKey: string, count: number) => redis.zremrangebyrank(indexKey, 0, -count - 1)
 
 /** A started per_participant session with `switches` turns played: versions 1 … switches + 2. */
 const playedSession = async (switches: number): Promise<string> => {
@@ -63,7 +65,7 @@ const allPages = async (id: string, order: "asc" | "desc", limit: number) => {
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 describe("GET /v1/sessions/:id/events", () => {
-  it("pages a live session's stream by version, oldest or newest first, in the WebSocket's event shape", async () => {
+  it("pages a live session's events by version, oldest or newest first, in the WebSocket's event shape", async () => {
     const id = await playedSession(20)
     const first = await call(server, "GET", `/v1/sessions/${id}/events?limit=5`)
     expect(first.body.data).toMatchObject({ session_id: id, archived: false, next: { after_version: 5 } })
@@ -83,9 +85,9 @@ describe("GET /v1/sessions/:id/events", () => {
     expect(middle.body.data.next).toBeNull()
   })
 
-  it("serves the versions its stream was trimmed of from the audit, and pages across both", async () => {
+  it("serves the versions its index was trimmed of from the audit, and pages across both", async () => {
     const id = await playedSession(30)
-    await redis.xtrim(keysOf(id).events, "MAXLEN", 10)
+    await keepNewest(keysOf(id).index, 10)
     const asc = await allPages(id, "asc", 8)
     expect(asc.versions).toEqual(range(1, 32))
     expect(asc.archived.every((archived) => !archived)).toBe(true)
@@ -96,12 +98,12 @@ describe("GET /v1/sessions/:id/events", () => {
     expect(audited.body.data.events[0]).toMatchObject({ version: 1, type: "SESSION_CREATED" })
   })
 
-  it("serves the events whose shard-log entries were trimmed from the audit: the stream starts at the first still in the log", async () => {
+  it("serves the events whose shard-log entries were trimmed from the audit: the index starts at the first still in the log", async () => {
     const id = await playedSession(20)
     const since = await eventIdOf(id, 3)
-    // The log loses versions 1 to 15, as once audited and out of the resume window; the session stream still lists them.
+    // The log loses versions 1 to 15, as once audited and out of the resume window; the session index still lists them.
     await redis.xtrim(keysOf(id).log, "MINID", await eventIdOf(id, 16))
-    expect(await redis.xlen(keysOf(id).events)).toBe(22)
+    expect(await redis.zcard(keysOf(id).index)).toBe(22)
     const asc = await allPages(id, "asc", 6)
     expect(asc.versions).toEqual(range(1, 22))
     expect(asc.archived.every((archived) => !archived)).toBe(true)
@@ -113,7 +115,7 @@ describe("GET /v1/sessions/:id/events", () => {
     await feed.close()
   })
 
-  it("serves a live session from the audit, not archived, when Redis holds none of the events its stream lists", async () => {
+  it("serves a live session from the audit, not archived, when Redis holds none of the events its index lists", async () => {
     const id = await playedSession(5)
     const since = await eventIdOf(id, 7)
     // An idle session's events, once audited and out of the resume window: the log is trimmed of them all.
@@ -148,17 +150,17 @@ const updatedVersions = (feed: FeedClient) => feed.frames.filter(ofType("STATE_U
 const eventIdOf = async (id: string, version: number): Promise<string> =>
   (await call(server, "GET", `/v1/sessions/${id}/events?after_version=${version - 1}&limit=1`)).body.data.events[0].id
 
-describe("resuming a feed from before the session stream's oldest event", () => {
-  it("replays the versions the stream was trimmed of from the audit, then the stream's, then goes live: every event once", async () => {
+describe("resuming a feed from before the session index's oldest event", () => {
+  it("replays the versions the index was trimmed of from the audit, then the index's, then goes live: every event once", async () => {
     const id = await playedSession(20)
     const since = await eventIdOf(id, 3)
-    await redis.xtrim(keysOf(id).events, "MAXLEN", 5)
+    await keepNewest(keysOf(id).index, 5)
 
     const feed = await openFeed(server.baseUrl, { sessionId: id, since })
     expect(await feed.waitFor(ofType("RESUMED"))).toMatchObject({ since, replayed: 19, version: 22 })
     expect(feed.frames[0]).toMatchObject({ type: "CONNECTED" })
     expect(updatedVersions(feed)).toEqual(range(4, 22))
-    // The states folded across the audit and the stream are the session's.
+    // The states folded across the audit and Redis are the session's.
     const live = (await call(server, "GET", `/v1/sessions/${id}`)).body.data
     expect(feed.frames.filter(ofType("STATE_UPDATE")).at(-1)!.state).toMatchObject({
       version: 22,
@@ -174,10 +176,10 @@ describe("resuming a feed from before the session stream's oldest event", () => 
     await feed.close()
   })
 
-  it("sends the full state instead when the audit misses a version between `since` and the stream", async () => {
+  it("sends the full state instead when the audit misses a version between `since` and the index", async () => {
     const id = await playedSession(10)
     const since = await eventIdOf(id, 2)
-    await redis.xtrim(keysOf(id).events, "MAXLEN", 4)
+    await keepNewest(keysOf(id).index, 4)
     const audit = auditReader(testDatabaseUrl())
     await audit.query("DELETE FROM session_events WHERE session_id = $1 AND version = 6", [id])
     await audit.close()
@@ -196,7 +198,7 @@ describe("a session that has left Redis", () => {
     const live = await call(server, "GET", `/v1/sessions/${id}`)
     await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), [id])
     // What the keys' TTL does after a while.
-    await redis.unlink(keysOf(id).snapshot, keysOf(id).events)
+    await redis.unlink(keysOf(id).snapshot, keysOf(id).index)
 
     const archived = await call(server, "GET", `/v1/sessions/${id}`)
     expect(archived.status).toBe(200)
@@ -218,7 +220,7 @@ describe("a session that has left Redis", () => {
     const id = await playedSession(1)
     expect((await call(server, "DELETE", `/v1/sessions/${id}`)).status).toBe(204)
     await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), [id])
-    await redis.unlink(keysOf(id).events)
+    await redis.unlink(keysOf(id).index)
     expect((await call(server, "GET", `/v1/sessions/${id}`)).status).toBe(404)
     const history = await call(server, "GET", `/v1/sessions/${id}/events?order=desc&limit=1`)
     expect(history.body.data).toMatchObject({ archived: true, events: [{ type: "SESSION_DELETED", version: 4 }] })
@@ -239,10 +241,10 @@ describe("without PostgreSQL", () => {
       expect(created.status).toBe(201)
       expect((await call(cut, "POST", `/v1/sessions/${id}/start`)).status).toBe(200)
       expect((await call(cut, "GET", `/v1/sessions/${id}/events`)).body.data.events).toHaveLength(2)
-      // A resume from before the stream's oldest event gets the full state.
+      // A resume from before the index's oldest event gets the full state.
       const since = (await call(cut, "GET", `/v1/sessions/${id}/events?limit=1`)).body.data.events[0].id
-      const [stream] = await redis.keys(`${cut.prefix}*events:${id}`)
-      await redis.xtrim(stream!, "MAXLEN", 1)
+      const [index] = await redis.keys(`${cut.prefix}*index:${id}`)
+      await redis.zremrangebyrank(index!, 0, -2)
       const feed = await openFeed(cut.baseUrl, { sessionId: id, since })
       expect(await feed.waitFor(ofType("STATE_SYNC"))).toMatchObject({ resumed: false, version: 2 })
       await feed.close()

@@ -116,7 +116,7 @@ it("answers 503 no longer than the failover takes, then goes on, and loses no ac
     expect(answer.at - killedAt).toBeLessThanOrEqual(failoverMs + 3000)
   }
 
-  // Every acknowledged version is in the session's stream, which has no gap.
+  // Every acknowledged version is among the session's events in Redis, which have no gap.
   const store = storeReader(prefix, RedisClient.layerCluster(cluster.seeds))
   const finals = new Map<string, number>()
   try {

@@ -1,4 +1,4 @@
-/** After random command sequences through the API, replaying each session's stream reproduces its snapshot. */
+/** After random command sequences through the API, replaying each session's events in Redis reproduces its snapshot. */
 import fc from "fast-check"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { call, sessionBody, startServer, type TestServer, uuid } from "../support/app.ts"

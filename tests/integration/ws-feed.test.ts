@@ -120,13 +120,13 @@ describe("resume", () => {
     await feed.close()
   })
 
-  it("falls back to a fresh STATE_SYNC, not resumed, when the stream no longer holds `since`", async () => {
+  it("falls back to a fresh STATE_SYNC, not resumed, when the index no longer lists `since`", async () => {
     const sessionId = await createStarted()
     const first = await switchTurn(sessionId)
     for (let i = 0; i < 3; i++) await switchTurn(sessionId)
     const redis = new Redis(redisUrl, { protocol: 2 })
-    const [streamKey] = await redis.keys(`${server.prefix}*events:${sessionId}`)
-    await redis.xtrim(streamKey!, "MAXLEN", 2)
+    const [indexKey] = await redis.keys(`${server.prefix}*index:${sessionId}`)
+    await redis.zremrangebyrank(indexKey!, 0, -3)
     redis.disconnect()
 
     for (const since of [first.last_event_id, "1-0"]) {
@@ -201,8 +201,8 @@ describe("live states", () => {
     const feed = await syncedFeed(sessionId)
     const redis = new Redis(redisUrl, { protocol: 2 })
     try {
-      const [streamKey] = await redis.keys(`${server.prefix}*events:${sessionId}`)
-      const tag = streamKey!.slice(0, streamKey!.indexOf("events:"))
+      const [indexKey] = await redis.keys(`${server.prefix}*index:${sessionId}`)
+      const tag = indexKey!.slice(0, indexKey!.indexOf("index:"))
       const incarnation = await redis.hget(`${tag}snap:${sessionId}`, "c")
       // Version 4 while the session is at 2: version 3 never reached this instance.
       await redis.xadd(`${tag}log`, "*", "sid", sessionId, "v", "4", "t", "SESSION_PAUSED", "at", String(Date.now()), "p", "{}",

@@ -5,7 +5,7 @@ import { auditReader } from "./postgres.ts"
 import { storeReader } from "./store.ts"
 
 /**
- * Every event the sessions' Redis streams still list reaches the audit exactly once (events Redis lost
+ * Every event the sessions' Redis indexes still list reaches the audit exactly once (events Redis lost
  * are not asked for). Waits up to `timeoutMs` for the audit to catch up; returns how many were checked.
  */
 export const expectRedisEventsAuditedOnce = async (

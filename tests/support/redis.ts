@@ -38,16 +38,17 @@ export const deleteKeysWithPrefix = async (prefix: string): Promise<void> => {
   }
 }
 
-/** Every key under `prefix`, sorted, with its type: a cheap picture of what the service wrote. */
+/** Every key under `prefix`, sorted, with the length of its streams and sorted sets: a cheap picture of what the service wrote. */
 export const keysWithPrefix = async (prefix: string): Promise<Array<string>> => {
   const redis = new Redis(redisUrl, { protocol: 2 })
   try {
     const keys = await redis.keys(`${prefix}*`)
-    const streams = await Promise.all(keys.map(async (key) => {
+    const described = await Promise.all(keys.map(async (key) => {
       const type = await redis.type(key)
-      return type === "stream" ? `${key}#${await redis.xlen(key)}` : key
+      if (type === "stream") return `${key}#${await redis.xlen(key)}`
+      return type === "zset" ? `${key}#${await redis.zcard(key)}` : key
     }))
-    return streams.sort()
+    return described.sort()
   } finally {
     redis.disconnect()
   }

@@ -2,7 +2,7 @@
 import { Effect, type Layer, ManagedRuntime } from "effect"
 import { replay, type SessionState } from "../../src/domain/index.ts"
 import { decodeState, fromStoredEvent } from "../../src/app/sessionCodec.ts"
-import { EventStore, type StoredEvent, toStoredEvent } from "../../src/infra/EventStore.ts"
+import { EventStore, type StoredEvent } from "../../src/infra/EventStore.ts"
 import { makeKeySchema } from "../../src/infra/keys.ts"
 import { RedisClient, type RedisUnavailable } from "../../src/infra/RedisClient.ts"
 import { StoreSettings } from "../../src/infra/StoreSettings.ts"
@@ -11,9 +11,9 @@ import { storeLayer } from "./redis.ts"
 export interface StoredSession {
   readonly snapshot: SessionState | null
   readonly version: number
-  /** The events Redis holds (its stream lists them, its shard log still has them). */
+  /** The events Redis holds (its index lists them, its shard log still has them). */
   readonly events: ReadonlyArray<StoredEvent>
-  /** Every event the session stream lists, whether or not Redis still holds it: its id and version. */
+  /** Every event the session index lists, whether or not Redis still holds it: its id and version. */
   readonly listed: ReadonlyArray<{ readonly id: string; readonly version: number }>
   /** The state folded from the events Redis holds. */
   readonly replayed: SessionState | null
@@ -28,13 +28,13 @@ export const storeReader = (prefix: string, redis?: Layer.Layer<RedisClient, Red
       const loaded = yield* store.load(sessionId)
       const events = yield* store.readEvents(sessionId)
       const { keyPrefix, shardCount } = yield* StoreSettings
-      const stream = makeKeySchema({ keyPrefix, shardCount }).session(sessionId).events
-      const listed = yield* (yield* RedisClient).use((connection) => connection.xrange(stream, "-", "+"))
+      const index = makeKeySchema({ keyPrefix, shardCount }).session(sessionId).index
+      const listed = yield* (yield* RedisClient).use((connection) => connection.zrange(index, "0", "-1", "WITHSCORES"))
       return {
         snapshot: loaded.state === null ? null : decodeState(loaded.state),
         version: loaded.version,
         events,
-        listed: listed.map((entry) => ({ id: entry[0], version: toStoredEvent(entry).version })),
+        listed: Array.from({ length: listed.length / 2 }, (_, i) => ({ id: listed[2 * i]!, version: Number(listed[2 * i + 1]) })),
         replayed: replay(events.map(fromStoredEvent))
       }
     }))

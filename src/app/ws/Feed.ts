@@ -110,7 +110,7 @@ export class Feed {
     this.unsubscribe = deps.fanOut.subscribe(sessionId, { entry: (entry) => this.onEntry(entry), resync: () => this.resync() })
   }
 
-  /** CONNECTED, then the events after `since` while the stream still has them, else STATE_SYNC. */
+  /** CONNECTED, then the events after `since` while Redis or the audit still has them, else STATE_SYNC. */
   start(since: string | undefined): void {
     this.catchUp(since, true)
   }

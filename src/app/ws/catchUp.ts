@@ -37,7 +37,7 @@ const isWhole = (events: ReadonlyArray<StoredEvent>): boolean =>
   })
 
 /**
- * The events after `since`, each with the state it led to. Neither the stream nor the audit holds
+ * The events after `since`, each with the state it led to. Neither the shard log nor the audit holds
  * states, so they are folded from the session's first event; null when the events do not hold
  * `since` (a previous session under the same id, or older than the audit) or miss a version
  * between the session's creation and the newest (the audit has not written them yet).
@@ -59,10 +59,10 @@ export const replaySince = (
 
 /**
  * Reads what a feed must send: the events after `since` while they can be told without a gap (from
- * the stream, and from the audit for those the stream was trimmed of), else the full state. An
- * audit that does not answer means the full state too. The snapshot is read first: a client resuming
- * from the session's last event (the usual reconnect) needs nothing else, so a reconnect storm costs
- * one snapshot read per socket, not each session's whole history.
+ * Redis, and from the audit for those Redis no longer holds), else the full state. An audit that does
+ * not answer means the full state too. The snapshot is read first: a client resuming from the
+ * session's last event (the usual reconnect) needs nothing else, so a reconnect storm costs one
+ * snapshot read per socket, not each session's whole history.
  */
 export const planCatchUp = (
   deps: { readonly history: History["Service"]; readonly handler: CommandHandler["Service"] },

@@ -1,5 +1,5 @@
 --[[
-  Commit the events of one command to a session, atomically: version check, session stream, shard
+  Commit the events of one command to a session, atomically: version check, session index, shard
   log, snapshot, TTLs, deadline index and idempotency record, all or nothing; then publish the new
   shard-log entries on the shard's feed channel for the instances' readers.
 
@@ -8,8 +8,8 @@
             c = the session's incarnation: the id of its first event, so that a session deleted
             and created again under the same id is told from the first one; absent on sessions
             created before the field existed, which count as incarnation "")
-    KEYS[2] session stream: the ids (and versions) of the session's events of the resume window
-            (ARGV[11]), an index of the shard log trimmed at each commit
+    KEYS[2] session index, a sorted set: member = event id, score = version, for the session's events
+            of the resume window (ARGV[11]); an index of the shard log trimmed at each commit
     KEYS[3] shard log stream: every event of the shard, whole
     KEYS[4] shard deadline sorted set (member = session id, score = epoch ms)
     KEYS[5] idempotency hash of (session, key); the session's idem key with an empty name when
@@ -17,21 +17,22 @@
     KEYS[6] shard feed channel (SPUBLISH; same hash tag, so the same cluster slot)
     KEYS[7] the session's tombstone (string: the id of the event that deleted it), written when the
             commit deletes the session so that reads answer "deleted" at once instead of falling back
-            to an older audited state; removed when a commit creates the session again
+            to an older audited state; read, then removed, when a commit creates the session again
 
     ARGV[1]  expected version (integer; 0 = the session must not exist yet)
     ARGV[2]  session id (deadline member, "sid" field of the shard log)
     ARGV[3]  "1" when ARGV[4] is the new snapshot, "0" to delete the session
     ARGV[4]  new snapshot state JSON (ignored when ARGV[3] is "0")
-    ARGV[5]  TTL of the snapshot and session stream, seconds (live or ended, chosen by the caller),
+    ARGV[5]  TTL of the snapshot and session index, seconds (live or ended, chosen by the caller),
              extended by the time until the deadline in ARGV[6] so a session outlives its next deadline
     ARGV[6]  next deadline, epoch ms; "" removes the session from the deadline set
     ARGV[7]  "1" when an idempotency record is requested, "0" otherwise
     ARGV[8]  idempotency fingerprint of the request
     ARGV[9]  idempotency response body
     ARGV[10] idempotency TTL, seconds
-    ARGV[11] resume window, ms: each XADD trims the session stream of the events older than this
-             (MINID ~, so whole older nodes only: it may keep a few more, never fewer)
+    ARGV[11] resume window, ms: each commit removes from the session index the events older than
+             this (by the ms of their ids), at most N + 4 of them (N below): it may keep a few more,
+             never fewer, and a backlog drains over the next commits
     ARGV[12] approximate max length of the shard log (MAXLEN ~)
     ARGV[13] last event id of the snapshot the events were decided on, "" to check the
              version only: with the version it names one snapshot, even across a session deleted and
@@ -46,26 +47,30 @@
     { "conflict", current version }                  current version != expected; nothing written
     { "stale" }                                      same version but another snapshot (ARGV[13]), or
                                                      ARGV[14] is outside the window below; nothing written
-    { "committed", last version, id1, ..., idN }     ids of the appended events (both streams')
+    { "committed", last version, id1, ..., idN }     ids of the appended events
 
-  One id per event: each event is XADDed to the shard log, whole, and to the session stream under the
-  same id with its version only, so the session stream is an index of the shard log and the id is what
-  clients see (last event id, feed frames, the audit's event_id, incarnation, snapshot e). Each
-  event's shard-log entry holds sid, v, t, at, p, c (the session's incarnation) and d (ARGV[6]: the
-  session's next due instant once the commit applied, "" when none or deleted). It carries no state:
-  readers that hold the session's state fold the event into it (the domain's evolve), and the snapshot
-  hash is the one copy of the state. Readers of the session stream take each event from the log
-  (events-2); session-stream entries written by releases before the index carry v, t, at, p
-  themselves, under ids of their own that their log entries named in a field e.
+  One id per event: each event is XADDed to the shard log, whole, and its id is added to the session
+  index with its version as score, so the id is what clients see (last event id, feed frames, the
+  audit's event_id, incarnation, snapshot e). Each event's shard-log entry holds sid, v, t, at, p, c
+  (the session's incarnation) and d (ARGV[6]: the session's next due instant once the commit applied,
+  "" when none or deleted). It carries no state: readers that hold the session's state fold the event
+  into it (the domain's evolve), and the snapshot hash is the one copy of the state. Readers of the
+  index take each event from the log (events-2). The index is a sorted set rather than a stream: of
+  a few entries it is a listpack allocated to fit (176 B for 6), where every stream costs a
+  preallocated 4 KB node. Releases before it kept a session stream under another key (events:),
+  which this script never touches: it expires with its TTL, and the versions only it listed are read
+  from the audit, as any version Redis no longer holds. Log entries of the releases whose session
+  streams made their own ids name the event's id in a field e.
 
   The ids are chosen before any write, since an XADD refused mid-script would leave the commit half
-  done: both streams' ids must exceed their last ones. The session's shard is fixed, so its stream ids
-  follow the log's tip, except in a stream from before this release (its ids came from its own `*`,
-  possibly in the same millisecond as the log's). The first id is therefore the first after the larger
-  of the log's last id (its tip; the last id it handed out when trimmed empty) and the session's (snapshot
-  e; when the session is created again, the last id its stream handed out): `<now>-0` when Redis TIME
-  is past both, else `<ms>-<seq + 1>` of the larger; each further event of the commit takes the next
-  sequence.
+  done: they must exceed the log's last id, and ids increase per session, across a release boundary
+  and across a deletion. The first id is the first after the largest of: the log's last id (its tip;
+  the last id it handed out when trimmed empty); the session's last (snapshot e, which may exceed the
+  log's tip when a release before this one made its ids in a session stream of its own); and, when
+  the commit creates a session deleted lately, the id of the event that deleted it (the tombstone,
+  kept as long as the index). `<now>-0` when Redis TIME is past it, else `<ms>-<seq + 1>`; each
+  further event of the commit takes the next sequence. A session created again after its tombstone
+  expired has no index left either, and its earlier ids were the log's, so below its last id.
 
   Published on KEYS[6] after a commit: the JSON array of the previous id and the entries, where the
   previous id is that of the shard-log entry before this commit's ("0-0" for an empty log) and the
@@ -129,10 +134,11 @@ local function idAfter(id)
   if nowMs > ms then return string.format("%d-0", nowMs) end
   return string.format("%d-%d", ms, seq + 1)
 end
--- What a stream's next XADD must exceed: its last id, which trimming every entry away does not lower.
-local function lastGeneratedId(key)
-  if redis.call("EXISTS", key) == 1 then
-    local info = redis.call("XINFO", "STREAM", key)
+-- What the log's next XADD must exceed: its last id, which trimming every entry away does not lower.
+local function logLastId()
+  if tip then return tip[1] end
+  if redis.call("EXISTS", KEYS[3]) == 1 then
+    local info = redis.call("XINFO", "STREAM", KEYS[3])
     for i = 1, #info, 2 do
       if info[i] == "last-generated-id" then return info[i + 1] end
     end
@@ -140,26 +146,31 @@ local function lastGeneratedId(key)
   return "0-0"
 end
 
-local logLast = tip and tip[1] or lastGeneratedId(KEYS[3])
 local sessionLast = lastStreamId ~= "" and lastStreamId or "0-0"
+-- A deleted session keeps its index for late readers; a new session by the same id starts with none
+-- of its events, and its ids follow the deleted one's, so an id names one session's event.
 if expected == 0 then
-  sessionLast = lastGeneratedId(KEYS[2])
+  sessionLast = redis.call("GET", KEYS[7]) or "0-0"
+  redis.call("DEL", KEYS[2], KEYS[7])
 end
-local lastId = largerId(logLast, sessionLast)
+local lastId = largerId(logLastId(), sessionLast)
 
--- A deleted session keeps its stream for late readers; a new session by the same id starts with none
--- of its events. Trimmed rather than deleted, the stream keeps its last id, which the new session's
--- ids follow, so a stream id names one session's event.
-if expected == 0 then
-  redis.call("XTRIM", KEYS[2], "MAXLEN", 0)
-  redis.call("DEL", KEYS[7])
+-- Members are in version order and ids increase with versions: the oldest come first. Bounded, so a
+-- commit's work does not grow with a backlog (a session idle for longer than the window).
+local windowStartMs = nowMs - tonumber(ARGV[11])
+local expired = 0
+for _, id in ipairs(redis.call("ZRANGE", KEYS[2], 0, eventCount + 3)) do
+  if parseId(id) >= windowStartMs then break end
+  expired = expired + 1
 end
-
-local windowStart = string.format("%d", nowMs - tonumber(ARGV[11]))
+if expired > 0 then
+  redis.call("ZREMRANGEBYRANK", KEYS[2], 0, expired - 1)
+end
 -- Set from the first event's id below when this commit creates the session.
 local incarnation = snapshot[3] or ""
 local reply = { "committed", 0 }
 local appended = {}
+local indexed = {}
 local lastVersion
 for i = 0, eventCount - 1 do
   local base = 16 + i * 4
@@ -170,12 +181,14 @@ for i = 0, eventCount - 1 do
   end
   local fields = { "sid", sessionId, "v", version, "t", eventType, "at", at, "p", payload, "c", incarnation, "d", ARGV[6] }
   redis.call("XADD", KEYS[3], "MAXLEN", "~", ARGV[12], lastId, unpack(fields))
-  redis.call("XADD", KEYS[2], "MINID", "~", windowStart, lastId, "v", version)
+  indexed[#indexed + 1] = version
+  indexed[#indexed + 1] = lastId
   appended[#appended + 1] = { lastId, fields }
   lastVersion = version
   reply[#reply + 1] = lastId
 end
 reply[2] = tonumber(lastVersion)
+redis.call("ZADD", KEYS[2], unpack(indexed))
 
 -- A session must outlive its next deadline, however long its clock: keep it the TTL past that instant.
 local ttl = tonumber(ARGV[5])
@@ -187,7 +200,7 @@ if ARGV[3] == "1" then
   redis.call("EXPIRE", KEYS[1], ttl)
 else
   redis.call("DEL", KEYS[1])
-  -- Lives as long as the stream: past that, the audit has the deletion (or the lag alarm says it has not).
+  -- Lives as long as the index: past that, the audit has the deletion (or the lag alarm says it has not).
   redis.call("SET", KEYS[7], lastId, "EX", ttl)
 end
 redis.call("EXPIRE", KEYS[2], ttl)
