@@ -77,7 +77,7 @@ export const planCatchUp = (
       if (current !== undefined && current.lastEventId === since) {
         return { _tag: "Replay", since, sinceVersion: current.state.version, events: [], state: current.state } satisfies CatchUp
       }
-      // A deleted session's stream may still hold its deletion, which a client resuming before it is told.
+      // A deleted session's index may still list its deletion, which a client resuming before it is told.
       const events = yield* deps.history.fromStart(sessionId).pipe(
         Effect.catchTag("AuditUnavailable", () => Effect.succeed<ReadonlyArray<StoredEvent>>([]))
       )
