@@ -6,6 +6,9 @@
  * `decide`. What no stage claims is the runtime's own work (GC, timers, the event loop) or a Redis
  * client's reply parsing, which runs on the socket's data before any caller's frame. The system calls
  * that write to sockets are counted apart, whichever stage made them: they are the network's cost.
+ * V8 samples on a wall-clock timer, so a thread descheduled inside a system call (the reader it woke
+ * took its core, on a busy machine) is counted as in that call: the socket writes' share is an upper
+ * bound, and /proc's CPU per event remains the measure.
  */
 import { readFileSync } from "node:fs"
 
