@@ -163,6 +163,43 @@ describe("the projector and the audit writer", () => {
     }
   })
 
+  it("name the incarnation of a session from before incarnations existed: as the audit knows it, else after its first event", async () => {
+    const id = uuid()
+    expect((await call(server, "POST", "/v1/sessions", {
+      session_id: id,
+      sync_mode: "per_participant",
+      total_time_ms: 60_000,
+      participants: [{ participant_id: uuid() }, { participant_id: uuid() }]
+    })).status).toBe(201)
+    for (const verb of ["start", "switch", "switch"]) expect((await call(server, "POST", `/v1/sessions/${id}/${verb}`)).status).toBe(200)
+    await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), [id])
+    const entries = await logEntriesOf(id)
+    // As a session created before the field existed carries them: no incarnation anywhere.
+    const unnamed = (batch: AuditBatch): AuditBatch => ({
+      events: batch.events.map((e) => ({ ...e, incarnation: "" })),
+      snapshots: batch.snapshots.map((x) => ({ ...x, incarnation: "" }))
+    })
+    const audit = auditReader(testDatabaseUrl())
+    try {
+      const incarnationOf = async () =>
+        (await audit.query("SELECT DISTINCT incarnation FROM session_events WHERE session_id = $1", [id])).rows.map((row) => row["incarnation"])
+      const named = entries[0]!.incarnation
+      // Known to the audit: the later events join the row's incarnation.
+      await audit.query("DELETE FROM session_events WHERE session_id = $1 AND version > 2", [id])
+      expect(await write(unnamed(await batchOf(entries.slice(2))))).toMatchObject({ inserted: 2, conflicts: 0 })
+      expect(await incarnationOf()).toEqual([named])
+      expect(await audit.session(id)).toMatchObject({ incarnation: named, last_version: 4 })
+      // Unknown to the audit: named after its first event in the batch.
+      await audit.query("DELETE FROM session_events WHERE session_id = $1", [id])
+      await audit.query("DELETE FROM sessions WHERE session_id = $1", [id])
+      expect(await write(unnamed(await batchOf(entries.slice(1))))).toMatchObject({ inserted: 3, conflicts: 0 })
+      expect(await incarnationOf()).toEqual([entries[1]!.eventId])
+      expect(await audit.session(id)).toMatchObject({ incarnation: entries[1]!.eventId, last_version: 4 })
+    } finally {
+      await audit.close()
+    }
+  })
+
   it("count an event whose session version is already audited with another event as a conflict, not a duplicate", async () => {
     const entries = await logEntriesOf(sessionIds[1]!)
     const reused = await batchOf(entries.slice(0, 1).map((entry) => ({ ...entry, eventId: "1-1" })))

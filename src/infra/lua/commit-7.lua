@@ -7,7 +7,8 @@
     KEYS[1] snapshot hash of the session (fields v = version, s = state JSON, e = last event id,
             c = the session's incarnation: the id of its first event, so that a session deleted
             and created again under the same id is told from the first one; absent on sessions
-            created before the field existed, which count as incarnation "")
+            created before the field existed, which count as incarnation "": the audit's writer
+            names those as the audit knows them, see AuditRepository)
     KEYS[2] session index, a sorted set: member = event id, score = version, for the session's events
             of the resume window (ARGV[11]); an index of the shard log trimmed at each commit
     KEYS[3] shard log stream: every event of the shard, whole

@@ -2,6 +2,7 @@ import { Context, Effect, Layer, Schema } from "effect"
 import { createPool, type DatabasePool, type Interceptor, type PrimitiveValueExpression, type QueryResultRow, sql } from "slonik"
 import { z } from "zod"
 import { type AuditBatch, type AuditEvent, compareEventOrder } from "../audit/AuditBatch.ts"
+import { compareStreamIds } from "../streamIds.ts"
 import { AuditSettings } from "../audit/AuditSettings.ts"
 import { ensureDatabase, migrate } from "./MigrationRunner.ts"
 import { type SessionRow, sessionRowsOf } from "./sessionRows.ts"
@@ -65,6 +66,7 @@ const SessionRowRead = z.object({
 })
 
 const Count = z.object({ n: z.number().int() })
+const IncarnationRow = z.object({ session_id: z.string(), incarnation: z.string() })
 
 /** Checks every row of a query built with `sql.type(schema)` against that schema. */
 const resultParser: Interceptor = {
@@ -130,6 +132,29 @@ const writeBatchStatement = (batch: AuditBatch) => {
     SELECT audit_write_batch(${columns(events, EVENT_COLUMNS)}, ${columns(sessionRowsOf(batch), SESSION_COLUMNS)}) AS n`
 }
 
+/**
+ * Sessions created before incarnations existed have none in Redis (""), and migration 0003 refuses
+ * such rows. Their incarnation is the one the audit already knows them by (0003 named them after their
+ * first audited event), else their first event in this batch. The batch as it was when nothing is unnamed.
+ */
+const namingUnnamed = async (db: DatabasePool, batch: AuditBatch): Promise<AuditBatch> => {
+  const unnamed = [...new Set([...batch.events, ...batch.snapshots].filter((x) => x.incarnation === "").map((x) => x.sessionId))]
+  if (unnamed.length === 0) return batch
+  const known = await db.any(sql.type(IncarnationRow)`
+    SELECT session_id, incarnation FROM sessions WHERE session_id = ANY(${sql.array(unnamed, "uuid")})`)
+  const names = new Map(known.map((row) => [row.session_id, row.incarnation]))
+  for (const event of batch.events) {
+    if (event.incarnation !== "" || names.has(event.sessionId)) continue
+    const first = batch.events
+      .filter((e) => e.sessionId === event.sessionId && e.incarnation === "")
+      .reduce((a, b) => (compareStreamIds(a.eventId, b.eventId) <= 0 ? a : b))
+    names.set(event.sessionId, first.eventId)
+  }
+  const named = <T extends { readonly sessionId: string; readonly incarnation: string }>(x: T): T =>
+    x.incarnation === "" && names.has(x.sessionId) ? { ...x, incarnation: names.get(x.sessionId)! } : x
+  return { events: batch.events.map(named), snapshots: batch.snapshots.map(named) }
+}
+
 const unavailable = (cause: unknown) =>
   new AuditUnavailable({ message: cause instanceof Error ? cause.message : String(cause) })
 
@@ -187,8 +212,9 @@ export class AuditRepository extends Context.Service<AuditRepository, {
       const use = <A>(f: (pool: DatabasePool) => Promise<A>) =>
         Effect.tryPromise({ try: () => connected().then(f), catch: unavailable })
 
-      const writeBatch = Effect.fn("AuditRepository.writeBatch")(function*(batch: AuditBatch) {
+      const writeBatch = Effect.fn("AuditRepository.writeBatch")(function*(delivered: AuditBatch) {
         return yield* use(async (db) => {
+          const batch = await namingUnnamed(db, delivered)
           const { n: inserted } = await db.one(writeBatchStatement(batch))
           const missing = batch.events.length - inserted
           // Only a redelivery (or a collision) leaves events out: then tell the two apart.
