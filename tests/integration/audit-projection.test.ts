@@ -48,6 +48,20 @@ const batchOf = async (entries: ReadonlyArray<LogEntry>) => {
   return batchOfEntries(entries, current)
 }
 
+/** A session of two participants that took these commands, once the audit has every event; its log entries. */
+const auditedSession = async (syncMode: string, verbs: ReadonlyArray<string>) => {
+  const id = uuid()
+  expect((await call(server, "POST", "/v1/sessions", {
+    session_id: id,
+    sync_mode: syncMode,
+    total_time_ms: 3_600_000,
+    participants: [{ participant_id: uuid() }, { participant_id: uuid() }]
+  })).status).toBe(201)
+  for (const verb of verbs) expect((await call(server, "POST", `/v1/sessions/${id}/${verb}`)).status).toBe(200)
+  await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), [id])
+  return { id, entries: await logEntriesOf(id) }
+}
+
 describe("the projector and the audit writer", () => {
   let sessionIds: Array<string>
 
@@ -94,16 +108,7 @@ describe("the projector and the audit writer", () => {
   })
 
   it("keep the newest state whatever order batches arrive in", async () => {
-    const id = uuid()
-    expect((await call(server, "POST", "/v1/sessions", {
-      session_id: id,
-      sync_mode: "global",
-      total_time_ms: 3_600_000,
-      participants: [{ participant_id: uuid() }, { participant_id: uuid() }]
-    })).status).toBe(201)
-    for (const verb of ["start", "switch", "pause"]) expect((await call(server, "POST", `/v1/sessions/${id}/${verb}`)).status).toBe(200)
-    await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), [id])
-    const entries = await logEntriesOf(id)
+    const { id, entries } = await auditedSession("global", ["start", "switch", "pause"])
     const audit = auditReader(testDatabaseUrl())
     try {
       await audit.query("DELETE FROM session_events WHERE session_id = $1", [id])
@@ -164,16 +169,7 @@ describe("the projector and the audit writer", () => {
   })
 
   it("name the incarnation of a session from before incarnations existed: as the audit knows it, else after its first event", async () => {
-    const id = uuid()
-    expect((await call(server, "POST", "/v1/sessions", {
-      session_id: id,
-      sync_mode: "per_participant",
-      total_time_ms: 60_000,
-      participants: [{ participant_id: uuid() }, { participant_id: uuid() }]
-    })).status).toBe(201)
-    for (const verb of ["start", "switch", "switch"]) expect((await call(server, "POST", `/v1/sessions/${id}/${verb}`)).status).toBe(200)
-    await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), [id])
-    const entries = await logEntriesOf(id)
+    const { id, entries } = await auditedSession("per_participant", ["start", "switch", "switch"])
     // As a session created before the field existed carries them: no incarnation anywhere.
     const unnamed = (batch: AuditBatch): AuditBatch => ({
       events: batch.events.map((e) => ({ ...e, incarnation: "" })),
