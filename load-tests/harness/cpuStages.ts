@@ -10,21 +10,7 @@
  * took its core, on a busy machine) is counted as in that call: the socket writes' share is an upper
  * bound, and /proc's CPU per event remains the measure.
  */
-import { readFileSync } from "node:fs"
-
-interface ProfileNode {
-  readonly id: number
-  readonly callFrame: { readonly functionName: string; readonly url: string }
-  readonly children?: ReadonlyArray<number>
-}
-
-interface CpuProfile {
-  /** µs on the monotonic clock that process.hrtime reads. */
-  readonly startTime: number
-  readonly nodes: ReadonlyArray<ProfileNode>
-  readonly samples: ReadonlyArray<number>
-  readonly timeDeltas: ReadonlyArray<number>
-}
+import { type CpuProfile, parentsOf, type ProfileNode, readCpuProfile, selfTimes } from "./cpuProfile.ts"
 
 /** A stage and the frames that belong to it: parts of a script's URL, or a function name. */
 const STAGES: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
@@ -69,36 +55,26 @@ export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n)
 
 /** The busy CPU ms of the profile by stage within [fromUs, toUs] (monotonicUs), largest first. */
 export const cpuByStage = (profilePath: string, window: { readonly fromUs: number; readonly toUs: number }): ReadonlyArray<StageShare> => {
-  const profile = JSON.parse(readFileSync(profilePath, "utf8")) as CpuProfile
+  const profile: CpuProfile = readCpuProfile(profilePath)
   const byId = new Map(profile.nodes.map((node) => [node.id, node]))
-  const parentOf = new Map<number, number>()
-  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id)
+  const parentOf = parentsOf(profile)
 
-  const stageOfNode = new Map<number, string | null>()
   const stageOf = (id: number): string | null => {
-    const known = stageOfNode.get(id)
-    if (known !== undefined) return known
     const frames: Array<ProfileNode["callFrame"]> = []
     for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) frames.push(byId.get(at)!.callFrame)
     const leaf = frames[0]!.functionName
-    const stage = leaf === "(idle)"
+    return leaf === "(idle)"
       ? null
       : WRITE_CALLS.has(leaf)
       ? SOCKET_WRITES
       : STAGES.find(([, markers]) => frames.some((frame) => belongsTo(frame, markers)))?.[0] ?? OTHER
-    stageOfNode.set(id, stage)
-    return stage
   }
 
   const us = new Map<string, number>()
-  let at = profile.startTime
-  profile.samples.forEach((id, i) => {
-    const delta = profile.timeDeltas[i] ?? 0
-    at += delta
-    if (at < window.fromUs || at > window.toUs) return
+  for (const [id, micros] of selfTimes(profile, window)) {
     const stage = stageOf(id)
-    if (stage !== null) us.set(stage, (us.get(stage) ?? 0) + delta)
-  })
+    if (stage !== null) us.set(stage, (us.get(stage) ?? 0) + micros)
+  }
   const busy = [...us.values()].reduce((a, b) => a + b, 0)
   return [...us]
     .map(([stage, micros]) => ({ stage, ms: Math.round(micros / 1000), pct: Math.round((1000 * micros) / busy) / 10 }))

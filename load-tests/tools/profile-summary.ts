@@ -7,23 +7,8 @@
  *
  *   npx tsx load-tests/tools/profile-summary.ts load-tests/results/profiles/<file>.cpuprofile [top] [--from S] [--to S]
  */
-import { readFile } from "node:fs/promises"
 import { parseArgs } from "node:util"
-
-interface ProfileNode {
-  readonly id: number
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
-  readonly hitCount?: number
-  readonly children?: ReadonlyArray<number>
-}
-
-interface Profile {
-  readonly nodes: ReadonlyArray<ProfileNode>
-  readonly startTime: number
-  readonly endTime: number
-  readonly samples?: ReadonlyArray<number>
-  readonly timeDeltas?: ReadonlyArray<number>
-}
+import { parentsOf, readCpuProfile, selfTimes } from "../harness/cpuProfile.ts"
 
 /** node_modules/<pkg> (scoped too), src/<folder>, node:internal, or the V8 pseudo-frames. */
 export const moduleOf = (url: string, functionName: string): string => {
@@ -45,7 +30,7 @@ const fileOf = (url: string): string => {
   return url
 }
 
-const main = async () => {
+const main = () => {
   const { values, positionals } = parseArgs({
     options: { from: { type: "string", default: "0" }, to: { type: "string", default: "Infinity" } },
     allowPositionals: true
@@ -58,10 +43,9 @@ const main = async () => {
     process.exit(2)
   }
   const top = Number(topText ?? 30)
-  const profile = JSON.parse(await readFile(file, "utf8")) as Profile
+  const profile = readCpuProfile(file)
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
-  const parent = new Map<number, number>()
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const parent = parentsOf(profile)
   /** The nearest caller outside native code and Node's own modules: which library asked for it. */
   const jsCaller = (id: number): string => {
     for (let p = parent.get(id); p !== undefined; p = parent.get(p)) {
@@ -72,17 +56,7 @@ const main = async () => {
     }
     return "(node internals only)"
   }
-  // Self time per node from the sample timeline (more exact than hitCount × mean interval).
-  const selfUs = new Map<number, number>()
-  const samples = profile.samples ?? []
-  const deltas = profile.timeDeltas ?? []
-  let atUs = 0
-  for (let i = 0; i < samples.length; i++) {
-    atUs += deltas[i] ?? 0
-    if (atUs < fromUs || atUs >= toUs) continue
-    const dt = deltas[i + 1] ?? 0
-    selfUs.set(samples[i]!, (selfUs.get(samples[i]!) ?? 0) + Math.max(0, dt))
-  }
+  const selfUs = selfTimes(profile, { fromUs: profile.startTime + fromUs, toUs: profile.startTime + toUs })
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0)
   const byModule = new Map<string, number>()
   const byFunction = new Map<string, number>()
@@ -112,4 +86,4 @@ const main = async () => {
   for (const [fn, us] of [...nativeCallers].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${pct(us)}  ${fn}`)
 }
 
-await main()
+main()
