@@ -138,8 +138,8 @@ export const startService = async (options: ServiceOptions): Promise<RunningServ
     if (hasExited) {
       throw new Error(`the service exited (code ${exitCode}) before it was ready:\n${tail.join("\n")}`)
     }
-    // A worker serves no HTTP: it says when it is ready.
-    if (options.role === "worker" ? tail.some((line) => line.includes("synckairos ready")) : await answersReady(origin)) break
+    // Every role, the worker too, answers /ready (a log line would hide behind LOG_LEVEL=warn).
+    if (await answersReady(origin)) break
     if (Date.now() > deadline) {
       await stop()
       throw new Error(`the service did not become ready within the timeout:\n${tail.join("\n")}`)
