@@ -19,6 +19,8 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { Redis } from "ioredis"
+import { makeKeySchema } from "../src/infra/keys.ts"
+import { toLogEntry } from "../src/infra/streamEntries.ts"
 import { streamIdMs } from "../src/infra/streamIds.ts"
 import { LatencyHistogram, type LatencySummary } from "./harness/histogram.ts"
 import { makePool } from "./harness/pool.ts"
@@ -138,18 +140,15 @@ const createAndStart = async (origin: string): Promise<void> => {
 const collectExpiries = async (redis: Redis, prefix: string) => {
   const lateness = new LatencyHistogram()
   const perSession = new Map<string, number>()
+  const keys = makeKeySchema({ keyPrefix: prefix, shardCount: SHARDS })
   for (let shard = 0; shard < SHARDS; shard++) {
     let start = "-"
     for (;;) {
-      const entries = await redis.xrange(`${prefix}{${shard}}:log`, start, "+", "COUNT", 5_000)
-      for (const [id, fields] of entries) {
-        const f = new Map<string, string>()
-        for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!)
-        if (f.get("t") !== "TIME_EXPIRED") continue
-        const sessionId = f.get("sid")!
-        perSession.set(sessionId, (perSession.get(sessionId) ?? 0) + 1)
-        const committedAt = streamIdMs(id)
-        lateness.recordMs(Math.max(0, committedAt - Number(f.get("at"))))
+      const entries = await redis.xrange(keys.shard(shard).log, start, "+", "COUNT", 5_000)
+      for (const entry of entries.map((raw) => toLogEntry(shard, raw))) {
+        if (entry.type !== "TIME_EXPIRED") continue
+        perSession.set(entry.sessionId, (perSession.get(entry.sessionId) ?? 0) + 1)
+        lateness.recordMs(Math.max(0, streamIdMs(entry.logId) - entry.at))
       }
       if (entries.length < 5_000) break
       start = `(${entries[entries.length - 1]![0]}`
