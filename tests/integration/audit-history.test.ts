@@ -5,7 +5,7 @@
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeKeySchema } from "../../src/infra/keys.ts"
-import { call, startServer, type TestServer, uuid } from "../support/app.ts"
+import { call, playSession, startServer, type TestServer, uuid } from "../support/app.ts"
 import { expectAuditMatchesRedis } from "../support/audit.ts"
 import { auditReader, testDatabaseUrl } from "../support/postgres.ts"
 import { redisUrl } from "../support/redis.ts"
@@ -30,17 +30,7 @@ const keepNewest = (indexKey: string, count: number) => redis.zremrangebyrank(in
 
 /** A started per_participant session with `switches` turns played: versions 1 … switches + 2. */
 const playedSession = async (switches: number): Promise<string> => {
-  const id = uuid()
-  const created = await call(server, "POST", "/v1/sessions", {
-    session_id: id,
-    sync_mode: "per_participant",
-    total_time_ms: 3_600_000,
-    increment_ms: 1000,
-    participants: [{ participant_id: uuid() }, { participant_id: uuid() }]
-  })
-  expect(created.status).toBe(201)
-  expect((await call(server, "POST", `/v1/sessions/${id}/start`)).status).toBe(200)
-  for (let i = 0; i < switches; i++) expect((await call(server, "POST", `/v1/sessions/${id}/switch`)).status).toBe(200)
+  const id = await playSession(server, switches, { increment_ms: 1000 })
   await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), [id])
   return id
 }
@@ -63,6 +53,14 @@ const allPages = async (id: string, order: "asc" | "desc", limit: number) => {
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+/** Pages of `limit`, either way, give versions 1 … `last` of a live session (no page archived). */
+const expectLiveHistory = async (id: string, limit: number, last: number) => {
+  const asc = await allPages(id, "asc", limit)
+  expect(asc.versions).toEqual(range(1, last))
+  expect(asc.archived.every((archived) => !archived)).toBe(true)
+  expect((await allPages(id, "desc", limit)).versions).toEqual(range(1, last).reverse())
+}
 
 describe("GET /v1/sessions/:id/events", () => {
   it("pages a live session's events by version, oldest or newest first, in the WebSocket's event shape", async () => {
@@ -104,10 +102,7 @@ describe("GET /v1/sessions/:id/events", () => {
     // The log loses versions 1 to 15, as once audited and out of the resume window; the session index still lists them.
     await redis.xtrim(keysOf(id).log, "MINID", await eventIdOf(id, 16))
     expect(await redis.zcard(keysOf(id).index)).toBe(22)
-    const asc = await allPages(id, "asc", 6)
-    expect(asc.versions).toEqual(range(1, 22))
-    expect(asc.archived.every((archived) => !archived)).toBe(true)
-    expect((await allPages(id, "desc", 6)).versions).toEqual(range(1, 22).reverse())
+    await expectLiveHistory(id, 6, 22)
 
     const feed = await openFeed(server.baseUrl, { sessionId: id, since })
     expect(await feed.waitFor(ofType("RESUMED"))).toMatchObject({ since, replayed: 19, version: 22 })
@@ -120,10 +115,7 @@ describe("GET /v1/sessions/:id/events", () => {
     const since = await eventIdOf(id, 7)
     // An idle session's events, once audited and out of the resume window: the log is trimmed of them all.
     await redis.xtrim(keysOf(id).log, "MAXLEN", 0)
-    const asc = await allPages(id, "asc", 3)
-    expect(asc.versions).toEqual(range(1, 7))
-    expect(asc.archived.every((archived) => !archived)).toBe(true)
-    expect((await allPages(id, "desc", 3)).versions).toEqual(range(1, 7).reverse())
+    await expectLiveHistory(id, 3, 7)
 
     const feed = await openFeed(server.baseUrl, { sessionId: id, since })
     expect(await feed.waitFor(ofType("RESUMED"))).toMatchObject({ since, replayed: 0, version: 7 })

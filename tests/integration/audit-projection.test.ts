@@ -6,7 +6,7 @@ import { type AuditBatch, batchOf as batchOfEntries } from "../../src/infra/audi
 import { AuditRepository } from "../../src/infra/pg/AuditRepository.ts"
 import { makeKeySchema } from "../../src/infra/keys.ts"
 import { type LogEntry, toLogEntry } from "../../src/infra/streamEntries.ts"
-import { call, startServer, type TestServer, uuid } from "../support/app.ts"
+import { call, sessionBody, startServer, type TestServer, uuid } from "../support/app.ts"
 import { expectAuditMatchesRedis, runSessions } from "../support/audit.ts"
 import { auditReader, testDatabaseUrl } from "../support/postgres.ts"
 import { redisUrl } from "../support/redis.ts"
@@ -50,13 +50,9 @@ const batchOf = async (entries: ReadonlyArray<LogEntry>) => {
 
 /** A session of two participants that took these commands, once the audit has every event; its log entries. */
 const auditedSession = async (syncMode: string, verbs: ReadonlyArray<string>) => {
-  const id = uuid()
-  expect((await call(server, "POST", "/v1/sessions", {
-    session_id: id,
-    sync_mode: syncMode,
-    total_time_ms: 3_600_000,
-    participants: [{ participant_id: uuid() }, { participant_id: uuid() }]
-  })).status).toBe(201)
+  const body = sessionBody(syncMode, 2, { total_time_ms: 3_600_000 })
+  const id = body.session_id
+  expect((await call(server, "POST", "/v1/sessions", body)).status).toBe(201)
   for (const verb of verbs) expect((await call(server, "POST", `/v1/sessions/${id}/${verb}`)).status).toBe(200)
   await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), [id])
   return { id, entries: await logEntriesOf(id) }

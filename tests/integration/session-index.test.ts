@@ -6,7 +6,7 @@
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeKeySchema } from "../../src/infra/keys.ts"
-import { call, startServer, type TestServer, uuid } from "../support/app.ts"
+import { call, playSession, startServer, type TestServer } from "../support/app.ts"
 import { redisUrl } from "../support/redis.ts"
 import { ofType, openFeed } from "../support/ws.ts"
 
@@ -27,19 +27,7 @@ afterAll(async () => {
 const indexOf = (sessionId: string) => makeKeySchema({ keyPrefix: server.prefix, shardCount: SHARDS }).session(sessionId).index
 
 /** A started session with `events` events: created, started, then switches. */
-const sessionOf = async (events: number): Promise<string> => {
-  const id = uuid()
-  const created = await call(server, "POST", "/v1/sessions", {
-    session_id: id,
-    sync_mode: "per_participant",
-    total_time_ms: 3_600_000,
-    participants: [{ participant_id: uuid() }, { participant_id: uuid() }]
-  })
-  expect(created.status).toBe(201)
-  expect((await call(server, "POST", `/v1/sessions/${id}/start`)).status).toBe(200)
-  for (let i = 2; i < events; i++) expect((await call(server, "POST", `/v1/sessions/${id}/switch`)).status).toBe(200)
-  return id
-}
+const sessionOf = (events: number): Promise<string> => playSession(server, events - 2)
 
 describe("a session's index", () => {
   // Bounds far below the 4,750 B a stream of any of these lengths took.

@@ -8,7 +8,7 @@ import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { sessionView } from "../../src/app/http/views.ts"
 import type { SessionState } from "../../src/domain/index.ts"
-import { call, startServer, type TestServer, uuid } from "../support/app.ts"
+import { call, playSession, startServer, type TestServer, uuid } from "../support/app.ts"
 import { expectAuditMatchesRedis } from "../support/audit.ts"
 import { auditReader, testDatabaseUrl } from "../support/postgres.ts"
 import { redisUrl } from "../support/redis.ts"
@@ -46,16 +46,10 @@ const archiveV1 = async (snapshot: string): Promise<SessionState> => {
 
 describe("snapshots in Redis", () => {
   it("take under 1 KB for a two-participant game of a day's clocks, well on", async () => {
-    const id = uuid()
-    const created = await call(server, "POST", "/v1/sessions", {
-      session_id: id,
-      sync_mode: "per_participant",
+    const id = await playSession(server, 100, {
       total_time_ms: 86_400_000,
       participants: [{ participant_id: uuid(), total_time_ms: 86_400_000 }, { participant_id: uuid(), total_time_ms: 86_400_000 }]
     })
-    expect(created.status).toBe(201)
-    expect((await call(server, "POST", `/v1/sessions/${id}/start`)).status).toBe(200)
-    for (let i = 0; i < 100; i++) expect((await call(server, "POST", `/v1/sessions/${id}/switch`)).status).toBe(200)
     const [key] = await redis.keys(`${server.prefix}*snap:${id}`)
     expect(await redis.memory("USAGE", key!)).toBeLessThan(1_024)
   })
@@ -63,15 +57,7 @@ describe("snapshots in Redis", () => {
 
 describe("snapshots in PostgreSQL", () => {
   it("are written in the current format, with the version and configuration SQL reads", async () => {
-    const id = uuid()
-    const created = await call(server, "POST", "/v1/sessions", {
-      session_id: id,
-      sync_mode: "per_participant",
-      total_time_ms: 60_000,
-      participants: [{ participant_id: uuid() }, { participant_id: uuid() }]
-    })
-    expect(created.status).toBe(201)
-    expect((await call(server, "POST", `/v1/sessions/${id}/start`)).status).toBe(200)
+    const id = await playSession(server, 0, { total_time_ms: 60_000 })
     await expectAuditMatchesRedis(server.prefix, testDatabaseUrl(), [id])
     const { rows } = await audit.query<{ format: string; version: number; config: Record<string, unknown> }>(
       `SELECT last_snapshot->>'_v' AS format, (last_snapshot->>'version')::int AS version, config FROM sessions WHERE session_id = $1`,

@@ -8,6 +8,7 @@ import { apiLayer, workerLayer } from "../../src/app/layers.ts"
 import { testDatabaseUrl } from "./postgres.ts"
 import { deleteKeysWithPrefix, redisUrl, testPrefix } from "./redis.ts"
 import { configLayer } from "./settings.ts"
+import { expect } from "vitest"
 
 export interface TestServer {
   readonly baseUrl: string
@@ -72,3 +73,15 @@ export const sessionBody = (mode: string, n = 2, extra: Record<string, unknown> 
   total_time_ms: 60_000,
   ...extra
 })
+
+/**
+ * A started per_participant session of two with `switches` turns played (versions 1 … switches + 2),
+ * each command answered 2xx; `extra` replaces or adds fields of the create body. Its id.
+ */
+export const playSession = async (server: TestServer, switches: number, extra: Record<string, unknown> = {}): Promise<string> => {
+  const body = sessionBody("per_participant", 2, { total_time_ms: 3_600_000, ...extra })
+  expect((await call(server, "POST", "/v1/sessions", body)).status).toBe(201)
+  expect((await call(server, "POST", `/v1/sessions/${body.session_id}/start`)).status).toBe(200)
+  for (let i = 0; i < switches; i++) expect((await call(server, "POST", `/v1/sessions/${body.session_id}/switch`)).status).toBe(200)
+  return body.session_id
+}
