@@ -143,13 +143,14 @@ const namingUnnamed = async (db: DatabasePool, batch: AuditBatch): Promise<Audit
   const known = await db.any(sql.type(IncarnationRow)`
     SELECT session_id, incarnation FROM sessions WHERE session_id = ANY(${sql.array(unnamed, "uuid")})`)
   const names = new Map(known.map((row) => [row.session_id, row.incarnation]))
+  // The rest are named after their first unnamed event in the batch: one pass keeps the earliest id.
+  const firsts = new Map<string, string>()
   for (const event of batch.events) {
     if (event.incarnation !== "" || names.has(event.sessionId)) continue
-    const first = batch.events
-      .filter((e) => e.sessionId === event.sessionId && e.incarnation === "")
-      .reduce((a, b) => (compareStreamIds(a.eventId, b.eventId) <= 0 ? a : b))
-    names.set(event.sessionId, first.eventId)
+    const first = firsts.get(event.sessionId)
+    if (first === undefined || compareStreamIds(event.eventId, first) < 0) firsts.set(event.sessionId, event.eventId)
   }
+  for (const [sessionId, eventId] of firsts) names.set(sessionId, eventId)
   const named = <T extends { readonly sessionId: string; readonly incarnation: string }>(x: T): T =>
     x.incarnation === "" && names.has(x.sessionId) ? { ...x, incarnation: names.get(x.sessionId)! } : x
   return { events: batch.events.map(named), snapshots: batch.snapshots.map(named) }
