@@ -83,8 +83,9 @@ export interface ShardRange {
  * digits, as BullMQ requires.
  */
 export const jobIdOf = (ranges: ReadonlyArray<ShardRange>): string => {
-  const bounds = ranges.map(({ shard, entries }) => `${shard}:${entries[0]?.logId ?? "0-0"}:${entries.at(-1)?.logId ?? "0-0"}`)
-  const oldest = ranges.map(({ entries }) => entries[0]?.logId ?? "0-0").reduce((a, b) => compareStreamIds(a, b) <= 0 ? a : b)
+  const firsts = ranges.map(({ entries }) => entries[0]?.logId ?? "0-0")
+  const bounds = ranges.map(({ shard, entries }, i) => `${shard}:${firsts[i]}:${entries.at(-1)?.logId ?? "0-0"}`)
+  const oldest = firsts.reduce((a, b) => compareStreamIds(a, b) <= 0 ? a : b)
   return `b_${oldest}_${createHash("sha1").update(bounds.join(",")).digest("hex").slice(0, 16)}`
 }
 
