@@ -274,7 +274,6 @@ const memoryTrend = (samples: ReadonlyArray<readonly [number, number]>, windowS:
 /** What an interrupt must stop besides the PostgreSQL server: the running run's Redis. */
 const stopOnInterrupt = new Set<() => Promise<void>>()
 
-/** One run on `checkout`: fresh Redis and database, the service started, k6, the drain, the readings. */
 const profileDir = values["cpu-prof"] === undefined ? undefined : path.resolve(values["cpu-prof"])
 
 /** The profile a service process wrote to profileDir when it exited (node names it after the pid). */
@@ -283,6 +282,7 @@ const profileOf = (pid: number): string | undefined => {
   return file === undefined ? undefined : path.join(profileDir!, file)
 }
 
+/** One run on `checkout`: fresh Redis and database, the service started, k6, the drain, the readings. */
 const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k6Binary: string): Promise<RunResult> => {
   const roleNames = roles!
   const machineBusyBeforePct = await machineBusyOver(1000)
