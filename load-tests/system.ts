@@ -57,6 +57,7 @@ const { values } = parseArgs({
     "idle-s": { type: "string", default: "5" },
     "cpu-prof": { type: "string" },
     floor: { type: "boolean", default: false },
+    "floor-audit": { type: "boolean", default: false },
     "memory-every-s": { type: "string", default: "10" },
     help: { type: "boolean", default: false }
   }
@@ -79,6 +80,9 @@ const USAGE = `usage: npm run bench:system -- [options]
   --floor              also run the floor (load-tests/floor/server.mjs: HTTP, one Redis script per
                        command and the shard feeds, no audit) under the same load, alternating, with
                        the ratios of CPU per event to it
+  --floor-audit        also run the floor with the least audit (load-tests/floor/audit.mjs: one
+                       consumer group read, one PostgreSQL statement per 300 ms linger, no BullMQ),
+                       labelled floor+audit, with the ratios to it
   --cpu-prof DIR       write a V8 CPU profile of each service process to DIR (for where the time goes)`
 
 interface Checkout {
@@ -87,6 +91,8 @@ interface Checkout {
   readonly commit: string
   /** The floor server of this repository rather than a checkout of the service. */
   readonly floor?: boolean
+  /** With the floor: its least audit on (FLOOR_AUDIT=1), drained and counted as the service's is. */
+  readonly floorAudit?: boolean
 }
 
 const FLOOR_ENTRY_POINT = "load-tests/floor/server.mjs"
@@ -284,7 +290,6 @@ const profileOf = (pid: number): string | undefined => {
 
 /** One run on `checkout`: fresh Redis and database, the service started, k6, the drain, the readings. */
 const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k6Binary: string): Promise<RunResult> => {
-  const roleNames = roles!
   const machineBusyBeforePct = await machineBusyOver(1000)
   const redis = await startOwnRedis({ persistence: "everysec" })
   stopOnInterrupt.add(redis.stop)
@@ -293,17 +298,19 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
   const services: Array<RunningService> = []
   let admin: RedisAdmin | undefined
   try {
-    const env = { REDIS_URL: redis.url, DATABASE_URL: databaseUrl, LOG_LEVEL: "info" }
-    const nodeArgs = profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir]
     const floor = checkout.floor === true
-    // The floor is one process with no audit: it answers /ready at once, and has nothing to drain.
+    const roleNames = floor ? ["floor"] : roles!
+    const env = { REDIS_URL: redis.url, DATABASE_URL: databaseUrl, LOG_LEVEL: "info", ...(checkout.floorAudit === true ? { FLOOR_AUDIT: "1" } : {}) }
+    const nodeArgs = profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir]
+    // The floor is one process; without its audit it answers /ready at once, and has nothing to drain.
+    const audited = !floor || checkout.floorAudit === true
     const entryPoint = floor ? FLOOR_ENTRY_POINT : undefined
-    for (const role of floor ? ["floor"] : roleNames) services.push(await startService({ cwd: checkout.dir, env, role, nodeArgs, entryPoint }))
+    for (const role of roleNames) services.push(await startService({ cwd: checkout.dir, env, role, nodeArgs, entryPoint }))
     const audit = services[0]!
     const api = services.at(-1)!
-    const isDrained = floor ? () => true : drained
+    const isDrained = audited ? drained : () => true
     // The audit's database is created and migrated in the background at start: not part of the load.
-    if (!floor && !(await waitForReady(audit.origin, (r) => r.checks?.postgres === "ok" && drained(r), 60_000))) {
+    if (audited && !(await waitForReady(audit.origin, (r) => r.checks?.postgres === "ok" && drained(r), 60_000))) {
       throw new Error("the audit did not connect to PostgreSQL within 60 s")
     }
     const idle = await idleCpu(services, redis, postgres, idleSeconds)
@@ -336,8 +343,8 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
     const after = await readCpu(services, redis, postgres)
     const toUs = monotonicUs()
     const expectedEvents = 2 * sessions + k6.switches - k6.failedSwitches
-    // The floor keeps no audit: its events are what k6's answers make.
-    const events = floor ? expectedEvents : await countRows(databaseUrl, "session_events")
+    // The floor without its audit keeps none: its events are what k6's answers make.
+    const events = audited ? await countRows(databaseUrl, "session_events") : expectedEvents
     const picture = await memoryPicture(admin)
     const { summary, outputTail: _tail, ...k6Numbers } = k6
     // The profiles are written as the processes exit.
@@ -345,7 +352,7 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
     const stages = profileDir === undefined ? null : services.map((service, i) => {
       const file = profileOf(service.pid)
       if (file === undefined) throw new Error(`no CPU profile of pid ${service.pid} in ${profileDir}`)
-      return { role: floor ? "floor" : roleNames[i]!, stages: cpuByStage(file, { fromUs, toUs }) }
+      return { role: roleNames[i]!, stages: cpuByStage(file, { fromUs, toUs }) }
     })
     return {
       checkout: checkout.label,
@@ -463,7 +470,8 @@ const main = async (): Promise<number> => {
   if (roles === null) throw new Error(`--roles must be all or api+worker, got ${values.roles}`)
   const checkouts = [
     ...(values.checkout ?? [repoRoot]).map(checkoutOf),
-    ...(values.floor ? [{ label: "floor", dir: repoRoot, commit: checkoutOf(repoRoot).commit, floor: true }] : [])
+    ...(values.floor ? [{ label: "floor", dir: repoRoot, commit: checkoutOf(repoRoot).commit, floor: true }] : []),
+    ...(values["floor-audit"] ? [{ label: "floor+audit", dir: repoRoot, commit: checkoutOf(repoRoot).commit, floor: true, floorAudit: true }] : [])
   ]
   const startedAt = new Date()
   const machine = machineFacts()
@@ -490,8 +498,10 @@ const main = async (): Promise<number> => {
         const result = await measure(checkout, run, postgres, values.k6)
         results.push(result)
         const r = rowOf(result)
+        const byRole = Object.entries(result.cpu.serviceMsByRole)
+        const roleSplit = byRole.length > 1 ? ` (${byRole.map(([role, ms]) => `${role} ${ms}`).join(", ")})` : ""
         console.log(`${checkout.label} run ${run}: ${result.events} events (expected ${result.expectedEvents}), ${r.switchesPerSec} switch/s, ` +
-          `p99 ${r.p99} ms, CPU ms/event svc ${r.serviceMs} redis ${r.redisMs} pg ${r.postgresMs} = ${r.totalMs}, ` +
+          `p99 ${r.p99} ms, CPU ms/event svc ${r.serviceMs}${roleSplit} redis ${r.redisMs} pg ${r.postgresMs} = ${r.totalMs}, ` +
           `other ${r.otherCpuPct} % of a core, service idle ${r.serviceIdlePct} %, Redis ${r.bytesPerEvent} B/event, drain ${r.drainS} s`)
       }
     }
@@ -511,14 +521,21 @@ const main = async (): Promise<number> => {
     `Redis used_memory after the audit drained, per event)`)
   console.log(table(["checkout", "run", ...COLUMNS.map(([title]) => title)], lines, 2))
 
-  const floorRow = medians["floor"]
-  if (floorRow !== undefined) {
-    console.log("\nCPU per event over the floor's (medians)")
+  const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "-")
+  for (const floorLabel of ["floor", "floor+audit"]) {
+    const floorRow = medians[floorLabel]
+    if (floorRow === undefined) continue
+    const audited = floorLabel === "floor+audit"
+    console.log(`\nCPU per event over the ${floorLabel}'s (medians)`)
     for (const c of checkouts.filter((c) => c.floor !== true)) {
       const row = medians[c.label]!
-      const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "-")
-      console.log(`${c.label}: all ${ratio(row.totalMs, floorRow.totalMs)}, service process ${ratio(row.serviceMs, floorRow.serviceMs)}, ` +
-        `Redis ${ratio(row.redisMs, floorRow.redisMs)} (the floor has no audit: its PostgreSQL does nothing)`)
+      const ratios = [
+        `all ${ratio(row.totalMs, floorRow.totalMs)}`,
+        `service process ${ratio(row.serviceMs, floorRow.serviceMs)}`,
+        `Redis ${ratio(row.redisMs, floorRow.redisMs)}`,
+        ...(audited ? [`PostgreSQL ${ratio(row.postgresMs, floorRow.postgresMs)}`] : [])
+      ]
+      console.log(`${c.label}: ${ratios.join(", ")}${audited ? "" : " (the floor has no audit: its PostgreSQL does nothing)"}`)
     }
   }
 

@@ -17,12 +17,18 @@
  * It answers what ws-fanout.js sends: create (201), start and switch (200), GET (the version), DELETE
  * (204), /ready, and the /ws feed (STATE_SYNC, then STATE_UPDATE).
  *
- * Environment: PORT, HOST, REDIS_URL, REDIS_KEY_PREFIX (as the service reads them).
+ * With FLOOR_AUDIT=1 it also keeps the least audit (./audit.mjs) in DATABASE_URL, and /ready reports
+ * its backlog as the service's does: the floor of the whole system as deployed (`bench:system
+ * --floor-audit`).
+ *
+ * Environment: PORT, HOST, REDIS_URL, REDIS_KEY_PREFIX, DATABASE_URL (as the service reads them),
+ * FLOOR_AUDIT.
  */
 import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { Redis } from "ioredis"
 import { WebSocketServer } from "ws"
+import { startFloorAudit } from "./audit.mjs"
 
 const SHARDS = 16
 const prefix = process.env.REDIS_KEY_PREFIX ?? "skfloor:"
@@ -77,11 +83,25 @@ redis.defineCommand("floorCommit", { numberOfKeys: 3, lua: readFileSync(new URL(
 
 const bySession = new Map()
 
+let committed = 0
 const commit = async (sessionId) => {
   const { snapshot, log, feed } = keys(sessionId)
   const [version, id] = await redis.floorCommit(snapshot, log, feed, sessionId, STATE)
+  committed++
   return { version, id }
 }
+
+const audit = process.env.FLOOR_AUDIT === "1"
+  ? await startFloorAudit({
+    redis,
+    databaseUrl: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/synckairos",
+    logs: Array.from({ length: SHARDS }, (_, shard) => logOf(shard)),
+    eventPayload: `{${EVENT_FIELDS}}`
+  })
+  : null
+/** /ready as the service answers it, as far as the bench reads it: the audit's backlog once there is one. */
+const readiness = () =>
+  audit === null ? {} : { checks: { postgres: "ok", audit: { backlog: committed - audit.written(), queued_jobs: 0 } } }
 
 const json = (res, status, body) => {
   const text = JSON.stringify(body)
@@ -97,7 +117,7 @@ const server = createServer((req, res) => {
   req.on("data", (chunk) => (body += chunk))
   req.on("end", async () => {
     try {
-      if (url.pathname === "/ready") return json(res, 200, {})
+      if (url.pathname === "/ready") return json(res, 200, readiness())
       if (req.method === "POST" && url.pathname === "/v1/sessions") {
         const { version } = await commit(JSON.parse(body).session_id)
         return json(res, 201, { data: { version, state: STATE } })
@@ -148,6 +168,7 @@ await feeds.ssubscribe(...Array.from({ length: SHARDS }, (_, shard) => feedOf(sh
 const stop = () => {
   for (const socket of wss.clients) socket.terminate()
   server.close(() => process.exit(0))
+  void audit?.stop()
   redis.disconnect()
   feeds.disconnect()
 }
