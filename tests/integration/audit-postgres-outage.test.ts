@@ -1,5 +1,5 @@
 /**
- * Fault: PostgreSQL is stopped for 90 s while commands keep flowing, then started again. The service
+ * Fault: PostgreSQL is stopped for 45 s while commands keep flowing, then started again. The service
  * keeps answering, the outage and the lag show on /ready, jobs out of retries are parked and re-driven,
  * and once the lag has drained the audit holds every event exactly once.
  */
@@ -10,7 +10,9 @@ import { type OwnPostgres, startOwnPostgres } from "../support/postgresServer.ts
 import { type ServiceProcess, spawnService } from "../support/process.ts"
 import { deleteKeysWithPrefix, testPrefix } from "../support/redis.ts"
 
-const OUTAGE_MS = 90_000
+const OUTAGE_MS = 45_000
+/** When /ready is read during the outage: the retries are long spent by then. */
+const LOOK_AFTER_MS = 30_000
 const prefix = testPrefix("audit-outage")
 let postgres: OwnPostgres
 let service: ServiceProcess
@@ -42,18 +44,18 @@ afterAll(async () => {
   await deleteKeysWithPrefix(prefix)
 })
 
-it("loses nothing while PostgreSQL is down for 90 s", async () => {
+it("loses nothing while PostgreSQL is down for 45 s", async () => {
   const flow = commandFlow(service.baseUrl, 4, 50)
   await sleep(3000)
 
   await postgres.stop()
-  await sleep(OUTAGE_MS - 30_000)
+  await sleep(LOOK_AFTER_MS)
   const during = await ready()
   expect(during.status).toBe("degraded")
   expect(during.checks.postgres).not.toBe("ok")
-  expect(during.checks.audit.lag_ms).toBeGreaterThan(30_000)
+  expect(during.checks.audit.lag_ms).toBeGreaterThan(LOOK_AFTER_MS - 5000)
   expect(during.checks.audit.failed_jobs).toBeGreaterThan(0)
-  await sleep(30_000)
+  await sleep(OUTAGE_MS - LOOK_AFTER_MS)
   await postgres.start()
 
   await sleep(3000)
@@ -61,7 +63,7 @@ it("loses nothing while PostgreSQL is down for 90 s", async () => {
   // The service answered every command throughout: PostgreSQL is not on the command path.
   expect(flow.statuses.filter((status) => status < 200 || status >= 300)).toEqual([])
   const events = await expectAuditMatchesRedis(prefix, databaseUrl, flow.ids, 120_000)
-  expect(events).toBeGreaterThan(2000)
+  expect(events).toBeGreaterThan(1000)
 
   const after = await ready()
   expect(after).toMatchObject({ status: "ready", checks: { postgres: "ok", audit: { failed_jobs: 0 } } })
