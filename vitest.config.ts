@@ -1,7 +1,11 @@
+import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
+    // Most files spend their time waiting on servers they start, timers and sockets, not on a core:
+    // at least two run at once, also on a 2-core machine (vitest's default there is one).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       { test: { name: "unit", include: ["tests/domain/**/*.test.ts", "tests/app/**/*.test.ts", "tests/infra/**/*.test.ts", "tests/client/**/*.test.ts"] } },
       {

@@ -77,11 +77,13 @@ describe("POST /v1/sessions/:id/tokens", () => {
     const { id, participants } = await runningSession(a)
     const before = Date.now()
     const reply = await callAs(API_KEY, a, "POST", `/v1/sessions/${id}/tokens`, { role: "participant", participant_id: participants[0], ttl_seconds: 600 })
+    const after = Date.now()
     expect(reply.status).toBe(201)
     expect(typeof reply.body.data.token).toBe("string")
-    const ttl = Date.parse(reply.body.data.expires_at) - before
-    expect(ttl).toBeGreaterThan(590_000)
-    expect(ttl).toBeLessThanOrEqual(600_000)
+    // A JWT's expiry is in whole seconds: 600 s from the second the token was signed in.
+    const expiresAt = Date.parse(reply.body.data.expires_at)
+    expect(expiresAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 600_000)
+    expect(expiresAt).toBeLessThanOrEqual(after + 600_000)
     const read = await callAs(reply.body.data.token, b, "GET", `/v1/sessions/${id}`)
     expect(read.status).toBe(200)
     expect(read.body.data.session_id).toBe(id)
