@@ -35,6 +35,7 @@ import {
 import { type OwnPostgres, startOwnPostgres } from "../tests/support/postgresServer.ts"
 import { type OwnRedis, startOwnRedis } from "../tests/support/redisServer.ts"
 import { StoreSettings } from "../src/infra/StoreSettings.ts"
+import { ensureDatabase } from "../src/infra/pg/MigrationRunner.ts"
 import { cpuByStage, monotonicUs, type StageShare } from "./harness/cpuStages.ts"
 import { countRows } from "./harness/rows.ts"
 import { type RunningService, startService } from "./harness/service.ts"
@@ -305,6 +306,8 @@ const measure = async (checkout: Checkout, run: number, postgres: OwnPostgres, k
     // The floor is one process; without its audit it answers /ready at once, and has nothing to drain.
     const audited = !floor || checkout.floorAudit === true
     const entryPoint = floor ? FLOOR_ENTRY_POINT : undefined
+    // The service's audit creates its database itself; the floor's is given one.
+    if (floor && audited) await ensureDatabase(databaseUrl)
     for (const role of roleNames) services.push(await startService({ cwd: checkout.dir, env, role, nodeArgs, entryPoint }))
     const audit = services[0]!
     const api = services.at(-1)!

@@ -6,8 +6,9 @@
  * session its newest state; then acknowledged. No BullMQ, no job, no retry, no recovery, no
  * idempotency check beyond the primary key: what the service's audit does above this is its own cost.
  *
- * The tables are named as the service's (`session_events`, `sessions`) so that the bench counts the
- * audited events the same way, but hold only the columns written here.
+ * The database must exist (the bench creates it, as the service's audit would). The tables are named
+ * as the service's (`session_events`, `sessions`) so that the bench counts the audited events the
+ * same way, but hold only the columns written here.
  */
 import { setTimeout as sleep } from "node:timers/promises"
 import pg from "pg"
@@ -16,18 +17,6 @@ const GROUP = "audit"
 const CONSUMER = "floor"
 const LINGER_MS = 300
 const COUNT = 1000
-
-/** The database DATABASE_URL names, created when it is missing (the service's audit does the same). */
-const ensureDatabase = async (databaseUrl) => {
-  const url = new URL(databaseUrl)
-  const name = decodeURIComponent(url.pathname.slice(1))
-  url.pathname = "/postgres"
-  const admin = new pg.Client({ connectionString: url.toString() })
-  await admin.connect()
-  const { rowCount } = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])
-  if (rowCount === 0) await admin.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`)
-  await admin.end()
-}
 
 const WRITE = `
   WITH events AS (
@@ -48,7 +37,6 @@ const WRITE = `
  * the state, not the event). Returns the count of events written, for /ready's backlog.
  */
 export const startFloorAudit = async ({ redis, databaseUrl, logs, eventPayload }) => {
-  await ensureDatabase(databaseUrl)
   const db = new pg.Client({ connectionString: databaseUrl })
   await db.connect()
   await db.query(`
