@@ -525,11 +525,10 @@ const main = async (): Promise<number> => {
   console.log(table(["checkout", "run", ...COLUMNS.map(([title]) => title)], lines, 2))
 
   const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "-")
-  for (const floorLabel of ["floor", "floor+audit"]) {
-    const floorRow = medians[floorLabel]
-    if (floorRow === undefined) continue
-    const audited = floorLabel === "floor+audit"
-    console.log(`\nCPU per event over the ${floorLabel}'s (medians)`)
+  for (const floor of checkouts.filter((c) => c.floor === true)) {
+    const floorRow = medians[floor.label]!
+    const audited = floor.floorAudit === true
+    console.log(`\nCPU per event over the ${floor.label}'s (medians)`)
     for (const c of checkouts.filter((c) => c.floor !== true)) {
       const row = medians[c.label]!
       const ratios = [
