@@ -23,13 +23,10 @@ const WRITE = `
     INSERT INTO session_events (session_id, version, event_id, payload)
     SELECT * FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::jsonb[])
     ON CONFLICT DO NOTHING
-    RETURNING 1
-  ), states AS (
-    INSERT INTO sessions (session_id, last_version, snapshot)
-    SELECT * FROM unnest($5::uuid[], $6::int4[], $7::jsonb[])
-    ON CONFLICT (session_id) DO UPDATE SET last_version = excluded.last_version, snapshot = excluded.snapshot
   )
-  SELECT count(*)::int4 AS n FROM events`
+  INSERT INTO sessions (session_id, last_version, snapshot)
+  SELECT * FROM unnest($5::uuid[], $6::int4[], $7::jsonb[])
+  ON CONFLICT (session_id) DO UPDATE SET last_version = excluded.last_version, snapshot = excluded.snapshot`
 
 /**
  * Starts the audit over `logs` (the shard logs' keys) on `redis` (an ioredis client, duplicated for
